@@ -1,0 +1,117 @@
+"""The JSON API under /api/v1/: authentication, error answers, and the routers of each app."""
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.utils import timezone
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.security import APIKeyCookie, HttpBearer
+
+from icb.errors import ServiceError
+from icb.tenancy.services import api_token_user
+
+
+def _bind_company(request, user):
+    request.user = user
+    request.company = user.company
+    timezone.activate(user.company.zone)
+    return user
+
+
+class SessionAuth(APIKeyCookie):
+    """The browser session; unsafe methods need the CSRF token (checked by ninja)."""
+
+    param_name = "sessionid"
+
+    def authenticate(self, request, key):
+        user = request.user
+        if user.is_authenticated and user.is_active and user.company_id:
+            return _bind_company(request, user)
+        return None
+
+
+class TokenAuth(HttpBearer):
+    def authenticate(self, request, token):
+        user = api_token_user(token)
+        return _bind_company(request, user) if user else None
+
+
+api = NinjaAPI(
+    title="ICB API",
+    version="1",
+    description="Integrated Customer Billing. Money and units are decimal strings.",
+    auth=[TokenAuth(), SessionAuth(csrf=True)],
+    urls_namespace="api",
+)
+
+
+def _field_of(loc) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "payload", "data")]
+    return ".".join(parts) or "body"
+
+
+@api.exception_handler(NinjaValidationError)
+def on_validation_error(request, exc):
+    errors: dict[str, list[str]] = {}
+    for err in exc.errors:
+        errors.setdefault(_field_of(err.get("loc", ())), []).append(err.get("msg", "Invalid."))
+    field, messages = next(iter(errors.items()), ("body", ["Invalid input."]))
+    return api.create_response(
+        request, {"detail": f"{field}: {messages[0]}", "errors": errors}, status=422
+    )
+
+
+@api.exception_handler(ServiceError)
+def on_service_error(request, exc: ServiceError):
+    return api.create_response(
+        request, {"detail": exc.message, "errors": exc.errors}, status=exc.status
+    )
+
+
+@api.exception_handler(PermissionDenied)
+def on_permission_denied(request, exc):
+    return api.create_response(
+        request, {"detail": str(exc) or "Permission denied."}, status=403
+    )
+
+
+@api.exception_handler(Http404)
+def on_not_found(request, exc):
+    return api.create_response(request, {"detail": "Not found."}, status=404)
+
+
+@api.exception_handler(AuthenticationError)
+def on_unauthenticated(request, exc):
+    return api.create_response(
+        request, {"detail": "Authentication required: a session or a Bearer API token."},
+        status=401,
+    )
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request, exc: HttpError):
+    return api.create_response(request, {"detail": str(exc)}, status=exc.status_code)
+
+
+@api.get("/health", auth=None, tags=["health"])
+def health(request):
+    """Liveness and database check."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return {"status": "ok", "time": timezone.now()}
+
+
+def _register_routers() -> None:
+    from icb.contracts.api import router as contracts_router
+    from icb.crm.api import router as crm_router
+    from icb.tenancy.api import router as tenancy_router
+
+    api.add_router("/", tenancy_router)
+    api.add_router("/", crm_router)
+    api.add_router("/", contracts_router)
+
+
+_register_routers()

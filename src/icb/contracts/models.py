@@ -1,0 +1,124 @@
+"""Recurring service contracts, their services (billing lines) and the history of units."""
+
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.utils import timezone
+
+from icb.crm.models import Account
+from icb.money import CURRENCY_CHOICES, line_amount
+from icb.tenancy.models import Company, User
+
+ZERO = Decimal("0")
+
+
+class BillingFrequency(models.TextChoices):
+    MONTHLY = "monthly", "Monthly"
+    QUARTERLY = "quarterly", "Quarterly"
+    YEARLY = "yearly", "Yearly"
+
+
+class ContractStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    ON_HOLD = "on_hold", "On hold"
+    ENDED = "ended", "Ended"
+
+
+class Contract(models.Model):
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="contracts")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="contracts")
+    name = models.CharField(max_length=200)
+    start_date = models.DateField()
+    end_date = models.DateField(null=True, blank=True)
+    billing_frequency = models.CharField(
+        max_length=10, choices=BillingFrequency.choices, default=BillingFrequency.MONTHLY
+    )
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    status = models.CharField(
+        max_length=10, choices=ContractStatus.choices, default=ContractStatus.ACTIVE
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["account__name", "name", "id"]
+        indexes = [models.Index(fields=["company", "account"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(end_date__isnull=True)
+                | models.Q(end_date__gte=models.F("start_date")),
+                name="contract_end_not_before_start",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if self.end_date and self.start_date and self.end_date < self.start_date:
+            raise ValidationError({"end_date": "The end date cannot be before the start date."})
+
+
+class Service(models.Model):
+    """A line of a contract's Billing Information, billed at units × unit price."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="services")
+    contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="services")
+    name = models.CharField(max_length=200)
+    description = models.CharField(max_length=500, blank=True)
+    unit_price = models.DecimalField(
+        max_digits=12, decimal_places=2, validators=[MinValueValidator(ZERO)]
+    )
+    units = models.DecimalField(
+        max_digits=12, decimal_places=2, default=ZERO, validators=[MinValueValidator(ZERO)]
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["contract_id", "name", "id"]
+        indexes = [models.Index(fields=["company", "contract"])]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(units__gte=0), name="service_units_not_negative"),
+            models.CheckConstraint(
+                condition=models.Q(unit_price__gte=0), name="service_price_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def amount(self) -> Decimal:
+        return line_amount(self.units, self.unit_price)
+
+
+class UnitChangeSource(models.TextChoices):
+    CREATED = "created", "Service created"
+    USER = "user", "Changed by a user"
+    SYNC = "sync", "Integrated Customer Billing sync"
+
+
+class ServiceUnitChange(models.Model):
+    """One change of a service's units: what, when, and by whom or what, so any
+    invoice line can be explained."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="unit_changes")
+    old_units = models.DecimalField(max_digits=12, decimal_places=2, null=True)
+    new_units = models.DecimalField(max_digits=12, decimal_places=2)
+    changed_at = models.DateTimeField(default=timezone.now)
+    source = models.CharField(max_length=10, choices=UnitChangeSource.choices)
+    user = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    # For sync changes: the run and the per-organization quantities behind the number.
+    sync_run_id = models.BigIntegerField(null=True, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+        indexes = [models.Index(fields=["service", "-changed_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.service_id}: {self.old_units} → {self.new_units}"

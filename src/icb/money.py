@@ -1,0 +1,28 @@
+"""Money and unit arithmetic: always Decimal, two places, half-up rounding like an invoice."""
+
+from decimal import ROUND_HALF_UP, Decimal
+
+CENT = Decimal("0.01")
+
+# ISO 4217 codes an MSP is likely to bill in; extend as customers need.
+CURRENCIES = {
+    "AED": "UAE Dirham", "AUD": "Australian Dollar", "BRL": "Brazilian Real",
+    "CAD": "Canadian Dollar", "CHF": "Swiss Franc", "CNY": "Chinese Yuan",
+    "CZK": "Czech Koruna", "DKK": "Danish Krone", "EUR": "Euro", "GBP": "Pound Sterling",
+    "HKD": "Hong Kong Dollar", "HUF": "Hungarian Forint", "ILS": "Israeli New Shekel",
+    "INR": "Indian Rupee", "JPY": "Japanese Yen", "KRW": "South Korean Won",
+    "MXN": "Mexican Peso", "NOK": "Norwegian Krone", "NZD": "New Zealand Dollar",
+    "PLN": "Polish Zloty", "SAR": "Saudi Riyal", "SEK": "Swedish Krona",
+    "SGD": "Singapore Dollar", "TRY": "Turkish Lira", "USD": "US Dollar",
+    "ZAR": "South African Rand",
+}
+CURRENCY_CHOICES = sorted((code, f"{code} — {name}") for code, name in CURRENCIES.items())
+
+
+def to_cents(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def line_amount(units: Decimal, unit_price: Decimal) -> Decimal:
+    """units × unit price, rounded once at the end to the cent."""
+    return to_cents(units * unit_price)

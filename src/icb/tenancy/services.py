@@ -1,0 +1,174 @@
+"""Use cases for companies, users, roles and API tokens."""
+
+import hashlib
+import secrets
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from icb.errors import InvalidInput, NotFound
+
+from .models import ApiToken, Area, Company, Level, Role, User
+
+TOKEN_PREFIX = "icb_"
+
+# Built-in roles every company starts with; an MSP can add its own.
+BUILT_IN_ROLES = {
+    "Administrator": dict(
+        is_administrator=True,
+        description="Everything, including connecting the hub and managing security.",
+        **{a.value: Level.MODIFY for a in Area},
+    ),
+    "Finance": dict(
+        description="Manages accounts, contracts and organization mappings.",
+        crm_accounts=Level.MODIFY, contracts=Level.MODIFY, hub_settings=Level.MODIFY,
+        security=Level.NONE,
+    ),
+    "Read-only": dict(
+        description="Sees accounts, contracts and mappings; changes nothing.",
+        crm_accounts=Level.VIEW, contracts=Level.VIEW, hub_settings=Level.VIEW,
+        security=Level.NONE,
+    ),
+}
+
+
+def _validation_to_invalid(exc: ValidationError) -> InvalidInput:
+    errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
+    first = next(iter(errors.values()))[0]
+    return InvalidInput(first, errors=errors)
+
+
+def full_clean_or_raise(instance, **kwargs) -> None:
+    """Model invariants are the one source of validation rules for forms and API alike."""
+    try:
+        instance.full_clean(**kwargs)
+    except ValidationError as exc:
+        raise _validation_to_invalid(exc) from None
+
+
+@transaction.atomic
+def bootstrap_company(*, name: str, time_zone: str, email: str, password: str,
+                      currency: str = "USD") -> tuple[Company, User, bool]:
+    """Create (or find) a company with its built-in roles and an administrator.
+    Idempotent: running it again changes nothing and returns created=False."""
+    company = Company.objects.filter(name=name).first()
+    created = company is None
+    if created:
+        company = Company(name=name, time_zone=time_zone, currency=currency)
+        full_clean_or_raise(company)
+        company.save()
+    roles = ensure_built_in_roles(company)
+    user = User.objects.filter(email=email.lower()).first()
+    if user is None:
+        user = User(email=email.lower(), company=company, role=roles["Administrator"],
+                    full_name="Administrator")
+        try:
+            validate_password(password, user)
+        except ValidationError as exc:
+            raise InvalidInput(" ".join(exc.messages), field="password") from None
+        user.set_password(password)
+        user.save()
+        created = True
+    elif user.company_id != company.id:
+        raise InvalidInput("This email belongs to a user of another company.", field="email")
+    return company, user, created
+
+
+def ensure_built_in_roles(company: Company) -> dict[str, Role]:
+    roles = {}
+    for name, fields in BUILT_IN_ROLES.items():
+        role, _ = Role.objects.get_or_create(
+            company=company, name=name, defaults={**fields, "built_in": True}
+        )
+        roles[name] = role
+    return roles
+
+
+def role_save(*, company: Company, role: Role | None = None, **fields) -> Role:
+    role = role or Role(company=company)
+    if role.built_in:
+        raise InvalidInput("Built-in roles cannot be changed; create a new role.", field="name")
+    for key, value in fields.items():
+        setattr(role, key, value)
+    role.is_administrator = False  # only the built-in Administrator role is one
+    full_clean_or_raise(role, validate_unique=False)
+    if Role.objects.filter(company=company, name__iexact=role.name).exclude(pk=role.pk).exists():
+        raise InvalidInput("A role with this name already exists.", field="name")
+    role.save()
+    return role
+
+
+def user_create(*, company: Company, email: str, full_name: str, role: Role,
+                password: str) -> User:
+    if role.company_id != company.id:
+        raise NotFound("Unknown role.", field="role")
+    email = (email or "").strip().lower()
+    user = User(email=email, full_name=full_name, company=company, role=role)
+    full_clean_or_raise(user, exclude=["password"])
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise InvalidInput(" ".join(exc.messages), field="password") from None
+    user.set_password(password)
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError:
+        raise InvalidInput("A user with this email already exists.", field="email") from None
+    return user
+
+
+def user_update(*, user: User, full_name: str, role: Role, is_active: bool, actor: User) -> User:
+    if role.company_id != user.company_id:
+        raise NotFound("Unknown role.", field="role")
+    if user.pk == actor.pk and (not is_active or not role.is_administrator) and \
+            actor.is_administrator:
+        raise InvalidInput("You cannot remove your own administrator access.", field="role")
+    user.full_name = full_name
+    user.role = role
+    user.is_active = is_active
+    full_clean_or_raise(user, exclude=["password"])
+    user.save()
+    return user
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def api_token_create(*, user: User, name: str) -> tuple[ApiToken, str]:
+    """Returns the token row and the token itself, which is never stored and shown once."""
+    name = (name or "").strip() or "API token"
+    secret = secrets.token_urlsafe(32)
+    raw = f"{TOKEN_PREFIX}{secret}"
+    token = ApiToken(user=user, name=name[:100], prefix=raw[:12], digest=_digest(raw))
+    token.save()
+    return token, raw
+
+
+def api_token_revoke(*, user: User, token_id: int) -> None:
+    token = ApiToken.objects.filter(user=user, pk=token_id).first()
+    if token is None:
+        raise NotFound("Unknown token.")
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+
+
+def api_token_user(raw: str) -> User | None:
+    """The active user owning an active token, or None."""
+    if not raw or not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
+        return None
+    token = (
+        ApiToken.objects.select_related("user__company", "user__role")
+        .filter(digest=_digest(raw), revoked_at__isnull=True)
+        .first()
+    )
+    if token is None or not token.user.is_active or token.user.company_id is None:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token.user

@@ -1,0 +1,15 @@
+from django.urls import include, path
+
+from icb.api import api
+
+urlpatterns = [
+    path("api/v1/", api.urls),
+    path("", include("icb.web.urls")),
+    path("", include("icb.tenancy.urls")),
+    path("", include("icb.crm.urls")),
+    path("", include("icb.contracts.urls")),
+]
+
+handler403 = "icb.web.views.forbidden"
+handler404 = "icb.web.views.not_found"
+handler500 = "icb.web.views.server_error"

@@ -1,0 +1,56 @@
+"""The menu: built once here from the permission check, so hidden means not allowed."""
+
+from django.urls import reverse
+
+from icb.tenancy.models import Area, Level
+from icb.tenancy.permissions import allows
+
+
+def _item(label, url_name, visible):
+    return {"label": label, "url": reverse(url_name), "visible": visible}
+
+
+def _mark_current(menu, path: str) -> None:
+    for section in menu:
+        for group in section["groups"]:
+            for item in group["items"]:
+                item["current"] = path.startswith(item["url"])
+
+
+def navigation(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated or not user.company_id:
+        return {"menu": []}
+    sections = [
+        {
+            "label": "Finance",
+            "groups": [
+                {"label": "Finance", "items": [
+                    _item("Contracts", "contracts:list", allows(user, Area.CONTRACTS, Level.VIEW)),
+                ]},
+            ],
+        },
+        {
+            "label": "Admin",
+            "groups": [
+                {"label": "CRM", "items": [
+                    _item("Accounts", "crm:list", allows(user, Area.CRM_ACCOUNTS, Level.VIEW)),
+                ]},
+                {"label": "Security", "items": [
+                    _item("Roles", "tenancy:roles", allows(user, Area.SECURITY, Level.VIEW)),
+                    _item("Users", "tenancy:users", allows(user, Area.SECURITY, Level.VIEW)),
+                ]},
+            ],
+        },
+    ]
+    menu = []
+    for section in sections:
+        groups = []
+        for group in section["groups"]:
+            items = [i for i in group["items"] if i["visible"]]
+            if items:
+                groups.append({"label": group["label"], "items": items})
+        if groups:
+            menu.append({"label": section["label"], "groups": groups})
+    _mark_current(menu, request.path)
+    return {"menu": menu}
