@@ -123,8 +123,8 @@ def user_create(*, company: Company, email: str, full_name: str, role: Role,
 def user_update(*, user: User, full_name: str, role: Role, is_active: bool, actor: User) -> User:
     if role.company_id != user.company_id:
         raise NotFound("Unknown role.", field="role")
-    if user.pk == actor.pk and (not is_active or not role.is_administrator) and \
-            actor.is_administrator:
+    losing_admin = not (is_active and role.is_administrator)
+    if user.pk == actor.pk and user.is_administrator and losing_admin:
         raise InvalidInput("You cannot remove your own administrator access.", field="role")
     user.full_name = full_name
     user.role = role

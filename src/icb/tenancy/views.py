@@ -1,13 +1,122 @@
-from django.http import HttpResponse
+"""Admin > Security pages (roles, users) and the user's own profile with API tokens."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count
+from django.shortcuts import get_object_or_404, redirect, render
+
+from icb.errors import ServiceError
+
+from . import services
+from .forms import ApiTokenForm, RoleForm, UserCreateForm, UserEditForm
+from .models import Area, Level, Role, User
+from .permissions import allows, area_required
 
 
+def _apply_errors(form, exc: ServiceError) -> None:
+    for field, msgs in (exc.errors or {"__all__": [exc.message]}).items():
+        target = field if field in form.fields else None
+        for msg in msgs:
+            form.add_error(target, msg)
+
+
+def _can_modify(request) -> bool:
+    return allows(request.user, Area.SECURITY, Level.MODIFY)
+
+
+@area_required(Area.SECURITY)
 def role_list(request):
-    return HttpResponse("todo")
+    roles = (
+        Role.objects.filter(company=request.company)
+        .annotate(user_count=Count("users"))
+        .order_by("-built_in", "name")
+    )
+    return render(request, "tenancy/role_list.html", {
+        "roles": roles, "areas": list(Area), "can_modify": _can_modify(request),
+    })
 
 
+@area_required(Area.SECURITY)
+def role_edit(request, role_id=None):
+    role = None
+    if role_id is not None:
+        role = get_object_or_404(Role, pk=role_id, company=request.company)
+    form = RoleForm(request.POST or None, instance=role)
+    read_only = not _can_modify(request) or (role is not None and role.built_in)
+    if request.method == "POST" and form.is_valid():
+        try:
+            fields = {k: form.cleaned_data[k] for k in RoleForm.Meta.fields}
+            saved = services.role_save(company=request.company, role=role, **fields)
+        except ServiceError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, f"Role “{saved.name}” saved.")
+            return redirect("tenancy:roles")
+    if read_only:
+        for field in form.fields.values():
+            field.disabled = True
+    return render(request, "tenancy/role_form.html", {
+        "form": form, "role": role, "areas": list(Area), "read_only": read_only,
+    })
+
+
+@area_required(Area.SECURITY)
 def user_list(request):
-    return HttpResponse("todo")
+    users = User.objects.filter(company=request.company).select_related("role")
+    form = UserCreateForm(request.POST or None, company=request.company)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.user_create(company=request.company, **form.cleaned_data)
+        except ServiceError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, f"User {user.email} created.")
+            return redirect("tenancy:users")
+    return render(request, "tenancy/user_list.html", {
+        "users": users, "form": form, "can_modify": _can_modify(request),
+        "show_form": request.method == "POST",
+    })
 
 
+@area_required(Area.SECURITY)
+def user_edit(request, user_id):
+    member = get_object_or_404(User, pk=user_id, company=request.company)
+    form = UserEditForm(
+        request.POST or None, company=request.company,
+        initial={"full_name": member.full_name, "role": member.role, "is_active": member.is_active},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.user_update(user=member, actor=request.user, **form.cleaned_data)
+        except ServiceError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, f"User {member.email} saved.")
+            return redirect("tenancy:users")
+    if not _can_modify(request):
+        for field in form.fields.values():
+            field.disabled = True
+    return render(request, "tenancy/user_form.html", {
+        "member": member, "form": form, "can_modify": _can_modify(request),
+    })
+
+
+@login_required
 def profile(request):
-    return HttpResponse("todo")
+    form = ApiTokenForm(request.POST or None)
+    new_token = None
+    if request.method == "POST" and "revoke" in request.POST:
+        try:
+            services.api_token_revoke(user=request.user, token_id=int(request.POST["revoke"]))
+        except (ServiceError, ValueError):
+            messages.error(request, "Unknown token.")
+        else:
+            messages.success(request, "Token revoked.")
+        return redirect("tenancy:profile")
+    if request.method == "POST" and form.is_valid():
+        _, new_token = services.api_token_create(user=request.user, name=form.cleaned_data["name"])
+        form = ApiTokenForm()
+    tokens = request.user.api_tokens.all()
+    return render(request, "tenancy/profile.html", {
+        "form": form, "tokens": tokens, "new_token": new_token,
+    })

@@ -17,7 +17,7 @@ def forbidden(request, exception=None):
 
 
 def not_found(request, exception=None):
-    return _error(request, 404, "Not found", "There is nothing here, or it belongs to someone else.")
+    return _error(request, 404, "Not found", "There is nothing here, or it is not yours to see.")
 
 
 def server_error(request):

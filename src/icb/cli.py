@@ -1,0 +1,151 @@
+"""`icb`: the product's command line. `run`, `serve`, `worker` and `sandbox-hub` are ours;
+everything else is a Django management command (`icb migrate`, `icb bootstrap`, …)."""
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+def _django_setup():
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "icb.settings")
+    import django
+
+    django.setup()
+
+
+def _manage(*args: str) -> None:
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["icb", *args])
+
+
+def _option(argv: list[str], name: str, default: str) -> str:
+    if name in argv:
+        i = argv.index(name)
+        if i + 1 < len(argv):
+            return argv[i + 1]
+    for arg in argv:
+        if arg.startswith(name + "="):
+            return arg.split("=", 1)[1]
+    return default
+
+
+def _gunicorn_command(port: str) -> list[str]:
+    host = os.environ.get("ICB_HOST", "127.0.0.1")
+    return [
+        sys.executable, "-m", "gunicorn", "icb.wsgi:application",
+        "--bind", f"{host}:{port}",
+        "--workers", os.environ.get("ICB_WEB_WORKERS", "2"),
+        "--access-logfile", "-",
+    ]
+
+
+def _worker_command() -> list[str]:
+    from django.conf import settings
+
+    return [
+        sys.executable, "-m", "celery", "-A", "icb", "worker", "--beat",
+        "--schedule", settings.CELERY_BEAT_SCHEDULE_FILENAME,
+        "--concurrency", os.environ.get("ICB_WORKER_CONCURRENCY", "2"),
+        "--loglevel", "INFO",
+    ]
+
+
+def _admin_password(data_dir: Path) -> str:
+    """ICB_ADMIN_PASSWORD, or one generated once into the data dir so reruns print it."""
+    if os.environ.get("ICB_ADMIN_PASSWORD"):
+        return os.environ["ICB_ADMIN_PASSWORD"]
+    path = data_dir / "admin_password"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(12))
+    return path.read_text().strip()
+
+
+def run(argv: list[str]) -> int:
+    """Everything on one machine: migrate, demo company and data, web, worker with beat."""
+    _django_setup()
+    from django.conf import settings
+
+    port = _option(argv, "--port", os.environ.get("ICB_PORT", "8000"))
+    _manage("migrate", "--noinput", "-v", "0")
+    email = os.environ.get("ICB_ADMIN_EMAIL", "admin@example.com")
+    password = _admin_password(settings.DATA_DIR)
+    _manage(
+        "bootstrap", "--company", os.environ.get("ICB_DEMO_COMPANY", "Demo MSP"),
+        "--timezone", os.environ.get("ICB_DEMO_TIMEZONE", "America/New_York"),
+        "--email", email, "--password", password,
+    )
+    _manage("demo_data", "--email", email)
+
+    children = [
+        subprocess.Popen(_gunicorn_command(port)),
+        subprocess.Popen(_worker_command()),
+    ]
+    host = os.environ.get("ICB_HOST", "127.0.0.1")
+    print(
+        f"\nICB is running at http://{host}:{port}/\n"
+        f"  log in as {email} with password {password}\n"
+        f"  data in {settings.DATA_DIR}; stop with Ctrl-C\n",
+        flush=True,
+    )
+    return _supervise(children)
+
+
+def _supervise(children: list[subprocess.Popen]) -> int:
+    stopping = False
+
+    def stop(*_):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    code = 0
+    while not stopping:
+        for child in children:
+            if child.poll() is not None:
+                print(f"A process stopped (exit {child.returncode}); stopping ICB.", flush=True)
+                stopping, code = True, child.returncode or 1
+        time.sleep(0.5)
+    for child in children:
+        if child.poll() is None:
+            child.terminate()
+    for child in children:
+        try:
+            child.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            child.kill()
+    return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = argv[0] if argv else "help"
+    rest = argv[1:]
+    if command == "run":
+        return run(rest)
+    if command == "serve":
+        _django_setup()
+        port = _option(rest, "--port", os.environ.get("ICB_PORT", "8000"))
+        return subprocess.call(_gunicorn_command(port))
+    if command == "worker":
+        _django_setup()
+        return subprocess.call(_worker_command())
+    if command in ("help", "-h", "--help"):
+        print(__doc__)
+        print("Commands: run [--port P], serve [--port P], worker, bootstrap, token create, "
+              "demo_data, and Django's own (migrate, shell, …).")
+        return 0
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "icb.settings")
+    _manage(*argv)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,37 @@
+from django import forms
+
+from .models import Area, Level, Role
+
+
+class RoleForm(forms.ModelForm):
+    class Meta:
+        model = Role
+        fields = ["name", "description", *[a.value for a in Area]]
+        widgets = {a.value: forms.RadioSelect(choices=Level.choices) for a in Area}
+
+
+class UserCreateForm(forms.Form):
+    email = forms.EmailField()
+    full_name = forms.CharField(max_length=200, required=False, label="Full name")
+    role = forms.ModelChoiceField(queryset=Role.objects.none())
+    password = forms.CharField(widget=forms.PasswordInput, label="Initial password",
+                               strip=False)
+
+    def __init__(self, *args, company, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["role"].queryset = Role.objects.filter(company=company)
+
+
+class UserEditForm(forms.Form):
+    full_name = forms.CharField(max_length=200, required=False, label="Full name")
+    role = forms.ModelChoiceField(queryset=Role.objects.none())
+    is_active = forms.BooleanField(required=False, label="Active (may log in)")
+
+    def __init__(self, *args, company, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["role"].queryset = Role.objects.filter(company=company)
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(max_length=100, label="Token name",
+                           help_text="What the token is for, e.g. “PSA export script”.")
