@@ -107,11 +107,13 @@ def health(request):
 def _register_routers() -> None:
     from icb.contracts.api import router as contracts_router
     from icb.crm.api import router as crm_router
+    from icb.hub.api import router as hub_router
     from icb.tenancy.api import router as tenancy_router
 
     api.add_router("/", tenancy_router)
     api.add_router("/", crm_router)
     api.add_router("/", contracts_router)
+    api.add_router("/", hub_router)
 
 
 _register_routers()

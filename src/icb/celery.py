@@ -8,5 +8,11 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "icb.settings")
 
 app = Celery("icb")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.conf.beat_schedule = {}
+app.conf.beat_schedule = {
+    "refresh-hub-directories": {
+        "task": "hub.refresh_all_directories",
+        "schedule": 60.0 * int(os.environ.get("ICB_HUB_DIRECTORY_REFRESH_MINUTES", "60")),
+        "options": {"expires": 300},
+    },
+}
 app.autodiscover_tasks()

@@ -55,6 +55,15 @@ def _worker_command() -> list[str]:
     ]
 
 
+def _start_sandbox_hub() -> bool:
+    """`icb run` starts the sandbox hub unless ICB_SANDBOX_HUB=0 or ICB_HUB_URL points
+    at a hub elsewhere."""
+    if os.environ.get("ICB_SANDBOX_HUB", "1") == "0":
+        return False
+    url = os.environ.get("ICB_HUB_URL", "http://127.0.0.1:8100")
+    return url.startswith(("http://127.0.0.1:", "http://localhost:"))
+
+
 def _admin_password(data_dir: Path) -> str:
     """ICB_ADMIN_PASSWORD, or one generated once into the data dir so reruns print it."""
     if os.environ.get("ICB_ADMIN_PASSWORD"):
@@ -83,14 +92,29 @@ def run(argv: list[str]) -> int:
     )
     _manage("demo_data", "--email", email)
 
-    children = [
+    host = os.environ.get("ICB_HOST", "127.0.0.1")
+    children = []
+    hub_note = f"  hub: {settings.ICB_HUB_URL}"
+    if _start_sandbox_hub():
+        # The sandbox hub stands in for a real one, registered with this product's
+        # client id, secret and callback address.
+        sandbox_port = settings.ICB_HUB_URL.rsplit(":", 1)[-1].strip("/")
+        children.append(subprocess.Popen([
+            sys.executable, "-m", "sandbox_hub", "--port", sandbox_port,
+            "--client-id", settings.ICB_HUB_CLIENT_ID,
+            "--client-secret", settings.ICB_HUB_CLIENT_SECRET,
+            "--redirect-uri", f"http://{host}:{port}/admin/integrations/hub/callback/",
+            "--name", settings.ICB_HUB_NAME,
+        ]))
+        hub_note = (f"  sandbox hub: {settings.ICB_HUB_URL} (sign in there as demo / demo)")
+    children += [
         subprocess.Popen(_gunicorn_command(port)),
         subprocess.Popen(_worker_command()),
     ]
-    host = os.environ.get("ICB_HOST", "127.0.0.1")
     print(
         f"\nICB is running at http://{host}:{port}/\n"
         f"  log in as {email} with password {password}\n"
+        f"{hub_note}\n"
         f"  data in {settings.DATA_DIR}; stop with Ctrl-C\n",
         flush=True,
     )
@@ -134,13 +158,17 @@ def main(argv: list[str] | None = None) -> int:
         _django_setup()
         port = _option(rest, "--port", os.environ.get("ICB_PORT", "8000"))
         return subprocess.call(_gunicorn_command(port))
+    if command == "sandbox-hub":
+        from sandbox_hub.__main__ import main as sandbox_main
+
+        return sandbox_main(rest)
     if command == "worker":
         _django_setup()
         return subprocess.call(_worker_command())
     if command in ("help", "-h", "--help"):
         print(__doc__)
-        print("Commands: run [--port P], serve [--port P], worker, bootstrap, token create, "
-              "demo_data, and Django's own (migrate, shell, …).")
+        print("Commands: run [--port P], serve [--port P], worker, sandbox-hub [--port P …], "
+              "bootstrap, token create, demo_data, and Django's own (migrate, shell, …).")
         return 0
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "icb.settings")
     _manage(*argv)

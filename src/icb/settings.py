@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "icb.tenancy",
     "icb.crm",
     "icb.contracts",
+    "icb.hub",
     "icb.web",
 ]
 
@@ -155,3 +156,17 @@ LOGGING = {
 }
 
 ICB_API_PAGE_SIZE = 50
+
+# The integration hub (docs/hub-protocol.md). The defaults point at the sandbox hub
+# that `make run` starts beside the product.
+ICB_HUB_URL = os.environ.get("ICB_HUB_URL", "http://127.0.0.1:8100")
+ICB_HUB_CLIENT_ID = os.environ.get("ICB_HUB_CLIENT_ID", "icb")
+ICB_HUB_CLIENT_SECRET = os.environ.get("ICB_HUB_CLIENT_SECRET", "icb-sandbox-secret")
+ICB_HUB_NAME = os.environ.get("ICB_HUB_NAME", "Integration Hub")
+# Where the hub sends the browser back; by default derived from the request.
+ICB_HUB_REDIRECT_URI = os.environ.get("ICB_HUB_REDIRECT_URI", "")
+ICB_HUB_TIMEOUT = float(os.environ.get("ICB_HUB_TIMEOUT", "15"))
+ICB_HUB_ATTEMPTS = int(os.environ.get("ICB_HUB_ATTEMPTS", "4"))
+ICB_HUB_RETRY_BASE = float(os.environ.get("ICB_HUB_RETRY_BASE", "1"))
+ICB_HUB_MAX_RETRY_WAIT = float(os.environ.get("ICB_HUB_MAX_RETRY_WAIT", "30"))
+ICB_HUB_DIRECTORY_REFRESH_MINUTES = int(os.environ.get("ICB_HUB_DIRECTORY_REFRESH_MINUTES", "60"))

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", include("icb.tenancy.urls")),
     path("", include("icb.crm.urls")),
     path("", include("icb.contracts.urls")),
+    path("", include("icb.hub.urls")),
 ]
 
 handler403 = "icb.web.views.forbidden"

@@ -1,3 +1,273 @@
-from ninja import Router
+"""Contracts, services and unit history over JSON. Thin: parse, check the permission,
+call a service or selector, answer with a schema. Money and units are decimal strings
+with two places ("45.00")."""
 
-router = Router()
+import datetime
+from typing import Annotated, Any
+
+from django.conf import settings
+from ninja import Field, Router, Schema, Status
+from pydantic import WithJsonSchema
+
+from icb.errors import InvalidInput
+from icb.money import to_cents
+from icb.tenancy.models import Area, Level
+from icb.tenancy.permissions import require
+from icb.web.pagination import paginate
+
+from . import selectors, services
+from .models import ContractStatus
+
+router = Router(tags=["contracts"])
+
+# Accepts a JSON string ("45.00", preferred) or number; the service layer decides
+# (non-negative, at most two decimal places, finite, at most 10 digits before the point).
+DecimalIn = Annotated[
+    Any,
+    WithJsonSchema({
+        "anyOf": [{"type": "string", "pattern": r"^\d{1,10}(\.\d{1,2})?$"}, {"type": "number"}],
+        "description": "A non-negative decimal with at most two decimal places.",
+    }),
+]
+DecimalOut = Annotated[
+    str,
+    WithJsonSchema({"type": "string", "pattern": r"^-?\d+\.\d{2}$", "examples": ["45.00"]}),
+]
+
+
+def _money(value) -> str | None:
+    return None if value is None else str(to_cents(value))
+
+
+# --- schemas -------------------------------------------------------------------------
+
+class AccountRef(Schema):
+    id: int
+    name: str
+    code: str
+
+
+class ContractOut(Schema):
+    id: int
+    account: AccountRef
+    name: str
+    start_date: datetime.date
+    end_date: datetime.date | None
+    billing_frequency: str
+    currency: str
+    status: str
+    created_at: datetime.datetime
+
+
+class ContractPage(Schema):
+    items: list[ContractOut]
+    count: int
+    page: int
+    pages: int
+    page_size: int
+
+
+class ContractIn(Schema):
+    account_id: int
+    name: str = Field(..., max_length=200)
+    start_date: datetime.date
+    end_date: datetime.date | None = None
+    billing_frequency: str = Field(..., description="monthly, quarterly or yearly")
+    currency: str = Field(..., description="ISO 4217 code, e.g. USD")
+    status: str = Field(ContractStatus.ACTIVE, description="active, on_hold or ended")
+
+
+class ContractPatch(Schema):
+    account_id: int | None = None
+    name: str | None = None
+    start_date: datetime.date | None = None
+    end_date: datetime.date | None = None
+    billing_frequency: str | None = None
+    currency: str | None = None
+    status: str | None = None
+
+
+class ServiceOut(Schema):
+    id: int
+    contract_id: int
+    name: str
+    description: str
+    unit_price: DecimalOut
+    units: DecimalOut
+    amount: DecimalOut
+    currency: str
+    updated_at: datetime.datetime
+
+    @staticmethod
+    def resolve_unit_price(obj) -> str:
+        return _money(obj.unit_price)
+
+    @staticmethod
+    def resolve_units(obj) -> str:
+        return _money(obj.units)
+
+    @staticmethod
+    def resolve_amount(obj) -> str:
+        return _money(obj.amount)
+
+    @staticmethod
+    def resolve_currency(obj) -> str:
+        return obj.contract.currency
+
+
+class ServicePage(Schema):
+    items: list[ServiceOut]
+    count: int
+    page: int
+    pages: int
+    page_size: int
+
+
+class ServiceIn(Schema):
+    name: str
+    unit_price: DecimalIn
+    units: DecimalIn
+    description: str = ""
+
+
+class ServicePatch(Schema):
+    name: str | None = None
+    unit_price: DecimalIn = None
+    units: DecimalIn = None
+    description: str | None = None
+
+
+class UnitChangeOut(Schema):
+    id: int
+    old_units: DecimalOut | None
+    new_units: DecimalOut
+    changed_at: datetime.datetime
+    source: str
+    user: str | None
+    sync_run_id: int | None
+    detail: dict
+
+    @staticmethod
+    def resolve_old_units(obj) -> str | None:
+        return _money(obj.old_units)
+
+    @staticmethod
+    def resolve_new_units(obj) -> str:
+        return _money(obj.new_units)
+
+    @staticmethod
+    def resolve_user(obj) -> str | None:
+        return obj.user.email if obj.user_id else None
+
+
+class UnitChangePage(Schema):
+    items: list[UnitChangeOut]
+    count: int
+    page: int
+    pages: int
+    page_size: int
+
+
+# --- helpers -------------------------------------------------------------------------
+
+def _page(queryset, page, page_size):
+    return paginate(queryset, page, page_size or settings.ICB_API_PAGE_SIZE)
+
+
+def _changes(payload: Schema) -> dict:
+    changes = payload.dict(exclude_unset=True)
+    if not changes:
+        raise InvalidInput("Nothing to change: send at least one field.", field="body")
+    return changes
+
+
+# --- contracts -----------------------------------------------------------------------
+
+@router.get("/contracts", response=ContractPage, summary="List contracts")
+def list_contracts(request, q: str = "", account_id: int | None = None,
+                   status: str | None = None, page: int = 1,
+                   page_size: int | None = None):
+    """Filter by a search on account name or code (`q`), `account_id` and `status`."""
+    require(request.user, Area.CONTRACTS, Level.VIEW)
+    if status and status not in ContractStatus.values:
+        raise InvalidInput(
+            f"Unknown status. Choose one of: {', '.join(ContractStatus.values)}.", field="status"
+        )
+    contracts = selectors.contract_list(
+        company=request.company, q=q, account_id=account_id, status=status
+    )
+    return _page(contracts, page, page_size)
+
+
+@router.post("/contracts", response={201: ContractOut}, summary="Create a contract")
+def create_contract(request, payload: ContractIn):
+    require(request.user, Area.CONTRACTS, Level.MODIFY)
+    contract = services.contract_create(
+        company=request.company, actor=request.user, **payload.dict()
+    )
+    return Status(201, contract)
+
+
+@router.get("/contracts/{contract_id}", response=ContractOut, summary="Get a contract")
+def get_contract(request, contract_id: int):
+    require(request.user, Area.CONTRACTS, Level.VIEW)
+    return selectors.contract_get(company=request.company, contract_id=contract_id)
+
+
+@router.patch("/contracts/{contract_id}", response=ContractOut, summary="Change a contract")
+def update_contract(request, contract_id: int, payload: ContractPatch):
+    require(request.user, Area.CONTRACTS, Level.MODIFY)
+    contract = selectors.contract_get(company=request.company, contract_id=contract_id)
+    return services.contract_update(contract=contract, actor=request.user, **_changes(payload))
+
+
+# --- services ------------------------------------------------------------------------
+
+@router.get("/contracts/{contract_id}/services", response=ServicePage,
+            summary="List a contract's services")
+def list_services(request, contract_id: int, page: int = 1, page_size: int | None = None):
+    require(request.user, Area.CONTRACTS, Level.VIEW)
+    contract = selectors.contract_get(company=request.company, contract_id=contract_id)
+    result = _page(selectors.service_list(contract=contract), page, page_size)
+    for service in result.items:
+        service.contract = contract
+    return result
+
+
+@router.post("/contracts/{contract_id}/services", response={201: ServiceOut},
+             summary="Add a service to a contract")
+def create_service(request, contract_id: int, payload: ServiceIn):
+    require(request.user, Area.CONTRACTS, Level.MODIFY)
+    contract = selectors.contract_get(company=request.company, contract_id=contract_id)
+    service = services.service_create(contract=contract, actor=request.user, **payload.dict())
+    return Status(201, service)
+
+
+@router.get("/services/{service_id}", response=ServiceOut, summary="Get a service")
+def get_service(request, service_id: int):
+    require(request.user, Area.CONTRACTS, Level.VIEW)
+    return selectors.service_get(company=request.company, service_id=service_id)
+
+
+@router.patch("/services/{service_id}", response=ServiceOut, summary="Change a service")
+def update_service(request, service_id: int, payload: ServicePatch):
+    """A change of `units` is recorded in the service's unit history."""
+    require(request.user, Area.CONTRACTS, Level.MODIFY)
+    service = selectors.service_get(company=request.company, service_id=service_id)
+    return services.service_update(service=service, actor=request.user, **_changes(payload))
+
+
+@router.delete("/services/{service_id}", response={204: None}, summary="Delete a service")
+def delete_service(request, service_id: int):
+    require(request.user, Area.CONTRACTS, Level.MODIFY)
+    service = selectors.service_get(company=request.company, service_id=service_id)
+    services.service_delete(service=service, actor=request.user)
+    return Status(204, None)
+
+
+@router.get("/services/{service_id}/history", response=UnitChangePage,
+            summary="A service's unit history, newest first")
+def service_history(request, service_id: int, page: int = 1, page_size: int | None = None):
+    require(request.user, Area.CONTRACTS, Level.VIEW)
+    service = selectors.service_get(company=request.company, service_id=service_id)
+    return _page(selectors.service_history(service=service), page, page_size)

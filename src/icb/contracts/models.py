@@ -81,7 +81,9 @@ class Service(models.Model):
         ordering = ["contract_id", "name", "id"]
         indexes = [models.Index(fields=["company", "contract"])]
         constraints = [
-            models.CheckConstraint(condition=models.Q(units__gte=0), name="service_units_not_negative"),
+            models.CheckConstraint(
+                condition=models.Q(units__gte=0), name="service_units_not_negative"
+            ),
             models.CheckConstraint(
                 condition=models.Q(unit_price__gte=0), name="service_price_not_negative"
             ),
@@ -111,7 +113,9 @@ class ServiceUnitChange(models.Model):
     new_units = models.DecimalField(max_digits=12, decimal_places=2)
     changed_at = models.DateTimeField(default=timezone.now)
     source = models.CharField(max_length=10, choices=UnitChangeSource.choices)
-    user = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    user = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     # For sync changes: the run and the per-organization quantities behind the number.
     sync_run_id = models.BigIntegerField(null=True, blank=True)
     detail = models.JSONField(default=dict, blank=True)

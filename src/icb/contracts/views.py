@@ -1,9 +1,195 @@
-from django.http import HttpResponse
+"""Finance > Contracts pages. Thin: read the request, call a selector or a service,
+render. Reading needs the contracts "view" level, any POST "modify" (area_required)."""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from icb.errors import InvalidInput
+from icb.tenancy.models import Area, Level
+from icb.tenancy.permissions import allows, area_required
+from icb.web.pagination import paginate
+
+from . import selectors, services
+from .forms import ContractForm, ServiceForm, apply_errors
+from .models import ContractStatus
+
+LIST_PAGE_SIZE = 25
+HISTORY_PAGE_SIZE = 25
+TABS = ("general", "billing")
 
 
+def _can_modify(request) -> bool:
+    return allows(request.user, Area.CONTRACTS, Level.MODIFY)
+
+
+def _contract_or_404(request, contract_id):
+    return selectors.contract_get(company=request.company, contract_id=contract_id)
+
+
+def _contract_initial(contract) -> dict:
+    return {
+        "account_id": str(contract.account_id), "name": contract.name,
+        "start_date": contract.start_date, "end_date": contract.end_date,
+        "billing_frequency": contract.billing_frequency, "currency": contract.currency,
+        "status": contract.status,
+    }
+
+
+def _service_initial(service) -> dict:
+    return {"name": service.name, "unit_price": service.unit_price,
+            "units": service.units, "description": service.description}
+
+
+@area_required(Area.CONTRACTS)
 def contract_list(request):
-    return HttpResponse("todo")
+    q = request.GET.get("q", "").strip()
+    status = request.GET.get("status", "")
+    contracts = selectors.contract_list(company=request.company, q=q, status=status or None)
+    page = paginate(contracts, request.GET.get("page"), LIST_PAGE_SIZE)
+    selectors.attach_totals(page.items)
+    return render(request, "contracts/list.html", {
+        "page": page, "q": q, "status": status, "statuses": ContractStatus.choices,
+        "can_modify": _can_modify(request),
+    })
 
 
-def account_list(request):
-    return HttpResponse("todo")
+@area_required(Area.CONTRACTS)
+@require_http_methods(["GET", "HEAD", "POST"])
+def contract_create(request):
+    if not _can_modify(request):
+        # A view-only user can see the list but there is nothing to fill in here.
+        raise PermissionDenied("Your role does not allow creating contracts.")
+    accounts = selectors.account_choices(company=request.company)
+    if request.method == "POST":
+        form = ContractForm(request.POST, accounts=accounts, auto_id="contract-%s")
+        if form.is_valid():
+            try:
+                contract = services.contract_create(
+                    company=request.company, actor=request.user, **form.cleaned_data
+                )
+            except InvalidInput as exc:
+                apply_errors(form, exc)
+            else:
+                messages.success(request, f"Contract “{contract.name}” was created.")
+                return redirect("contracts:detail", contract_id=contract.pk)
+    else:
+        form = ContractForm(
+            accounts=accounts, auto_id="contract-%s",
+            initial={"currency": request.company.currency, "status": ContractStatus.ACTIVE,
+                     "account_id": request.GET.get("account", "")},
+        )
+    return render(request, "contracts/create.html", {"form": form})
+
+
+def _render_detail(request, contract, *, contract_form=None, service_form=None, tab=None,
+                   open_dialog=False):
+    can_modify = _can_modify(request)
+    accounts = selectors.account_choices(company=request.company, include_id=contract.account_id)
+    if contract_form is None:
+        contract_form = ContractForm(
+            initial=_contract_initial(contract), accounts=accounts, read_only=not can_modify,
+            auto_id="contract-%s",
+        )
+    if service_form is None:
+        service_form = ServiceForm(initial={"units": "1"}, auto_id="service-%s",
+                                   currency=contract.currency)
+    service_rows = list(selectors.service_list(contract=contract))
+    if tab not in TABS:
+        tab = request.GET.get("tab")
+    if tab not in TABS:
+        tab = "general"
+    return render(request, "contracts/detail.html", {
+        "contract": contract, "contract_form": contract_form, "service_form": service_form,
+        "services": service_rows, "total": selectors.services_total(service_rows),
+        "tab": tab, "open_dialog": open_dialog, "can_modify": can_modify,
+    })
+
+
+@area_required(Area.CONTRACTS)
+@require_http_methods(["GET", "HEAD", "POST"])
+def contract_detail(request, contract_id):
+    contract = _contract_or_404(request, contract_id)
+    if request.method != "POST":
+        return _render_detail(request, contract)
+    accounts = selectors.account_choices(company=request.company, include_id=contract.account_id)
+    form = ContractForm(request.POST, accounts=accounts, auto_id="contract-%s")
+    if form.is_valid():
+        try:
+            services.contract_update(contract=contract, actor=request.user, **form.cleaned_data)
+        except InvalidInput as exc:
+            apply_errors(form, exc)
+            contract = _contract_or_404(request, contract_id)  # drop the rejected changes
+        else:
+            messages.success(request, "The contract was saved.")
+            return redirect("contracts:detail", contract_id=contract.pk)
+    return _render_detail(request, contract, contract_form=form, tab="general")
+
+
+@area_required(Area.CONTRACTS)
+@require_POST
+def service_create(request, contract_id):
+    contract = _contract_or_404(request, contract_id)
+    form = ServiceForm(request.POST, auto_id="service-%s", currency=contract.currency)
+    if form.is_valid():
+        try:
+            service = services.service_create(
+                contract=contract, actor=request.user, **form.cleaned_data
+            )
+        except InvalidInput as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, f"Service “{service.name}” was added.")
+            return redirect(reverse("contracts:detail", args=[contract.pk]) + "?tab=billing")
+    return _render_detail(request, contract, service_form=form, tab="billing", open_dialog=True)
+
+
+def _service_or_404(request, contract_id, service_id):
+    return selectors.service_get(
+        company=request.company, service_id=service_id, contract_id=contract_id
+    )
+
+
+def _render_service(request, service, *, form=None):
+    can_modify = _can_modify(request)
+    if form is None:
+        form = ServiceForm(initial=_service_initial(service), read_only=not can_modify,
+                           auto_id="service-%s", currency=service.contract.currency)
+    history = paginate(selectors.service_history(service=service), request.GET.get("page"),
+                       HISTORY_PAGE_SIZE)
+    return render(request, "contracts/service_detail.html", {
+        "service": service, "contract": service.contract, "form": form,
+        "history": history, "can_modify": can_modify,
+    })
+
+
+@area_required(Area.CONTRACTS)
+@require_http_methods(["GET", "HEAD", "POST"])
+def service_detail(request, contract_id, service_id):
+    service = _service_or_404(request, contract_id, service_id)
+    if request.method != "POST":
+        return _render_service(request, service)
+    form = ServiceForm(request.POST, auto_id="service-%s", currency=service.contract.currency)
+    if form.is_valid():
+        try:
+            services.service_update(service=service, actor=request.user, **form.cleaned_data)
+        except InvalidInput as exc:
+            apply_errors(form, exc)
+            service = _service_or_404(request, contract_id, service_id)
+        else:
+            messages.success(request, "The service was saved.")
+            return redirect("contracts:service_detail", contract_id=contract_id,
+                            service_id=service.pk)
+    return _render_service(request, service, form=form)
+
+
+@area_required(Area.CONTRACTS)
+@require_POST
+def service_delete(request, contract_id, service_id):
+    service = _service_or_404(request, contract_id, service_id)
+    name = service.name
+    services.service_delete(service=service, actor=request.user)
+    messages.success(request, f"Service “{name}” was deleted.")
+    return redirect(reverse("contracts:detail", args=[contract_id]) + "?tab=billing")

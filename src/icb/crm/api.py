@@ -1,3 +1,149 @@
-from ninja import Router
+"""/api/v1/accounts: list, read, create and change CRM accounts (thin: parse, check, call)."""
 
-router = Router()
+from contextlib import contextmanager
+from datetime import datetime
+
+from django.conf import settings
+from ninja import Field, Query, Router, Schema
+
+from icb.errors import ServiceError
+from icb.tenancy.models import Area, Level
+from icb.tenancy.permissions import require
+from icb.web.pagination import MAX_PAGE_SIZE, paginate
+
+from . import selectors, services
+
+router = Router(tags=["accounts"])
+
+
+class AccountOut(Schema):
+    id: int
+    name: str
+    code: str
+    active: bool
+    email: str
+    phone: str
+    website: str
+    address_line1: str
+    address_line2: str
+    city: str
+    region: str
+    postal_code: str
+    country: str
+    notes: str
+    created_at: datetime
+    updated_at: datetime
+
+    @staticmethod
+    def resolve_active(obj) -> bool:
+        return obj.is_active
+
+
+class AccountPageOut(Schema):
+    items: list[AccountOut]
+    count: int
+    page: int
+    pages: int
+    page_size: int
+
+
+class AccountIn(Schema):
+    """A new account. Code: letters, digits, dots, dashes and underscores, unique in the
+    company (ignoring case). Text is trimmed."""
+
+    name: str
+    code: str
+    active: bool = True
+    email: str = ""
+    phone: str = ""
+    website: str = ""
+    address_line1: str = ""
+    address_line2: str = ""
+    city: str = ""
+    region: str = ""
+    postal_code: str = ""
+    country: str = ""
+    notes: str = ""
+
+
+class AccountPatch(Schema):
+    """Only the fields sent are changed."""
+
+    name: str | None = None
+    code: str | None = None
+    active: bool | None = None
+    email: str | None = None
+    phone: str | None = None
+    website: str | None = None
+    address_line1: str | None = None
+    address_line2: str | None = None
+    city: str | None = None
+    region: str | None = None
+    postal_code: str | None = None
+    country: str | None = None
+    notes: str | None = None
+
+
+class AccountFilters(Schema):
+    name: str | None = Field(None, max_length=200, description="Name contains (any case).")
+    code: str | None = Field(None, max_length=40, description="Code contains (any case).")
+    active: bool | None = Field(None, description="true: active only; false: inactive only.")
+    page: int = Field(1, ge=1)
+    page_size: int = Field(settings.ICB_API_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
+
+
+def _model_fields(data: dict) -> dict:
+    """API names → model field names."""
+    if "active" in data:
+        data["is_active"] = data.pop("active")
+    return data
+
+
+@contextmanager
+def _api_field_names():
+    """Model field names → API names in the errors of a service."""
+    try:
+        yield
+    except ServiceError as exc:
+        if "is_active" in exc.errors:
+            exc.errors["active"] = exc.errors.pop("is_active")
+        raise
+
+
+@router.get("/accounts", response=AccountPageOut)
+def list_accounts(request, filters: Query[AccountFilters]):
+    """The company's accounts in name order, filtered and paginated."""
+    require(request.user, Area.CRM_ACCOUNTS, Level.VIEW)
+    qs = selectors.account_list(
+        company=request.company, name=filters.name, code=filters.code, active=filters.active
+    )
+    page = paginate(qs, filters.page, filters.page_size)
+    return {"items": page.items, "count": page.count, "page": page.page,
+            "pages": page.pages, "page_size": page.page_size}
+
+
+@router.post("/accounts", response={201: AccountOut})
+def create_account(request, payload: AccountIn):
+    require(request.user, Area.CRM_ACCOUNTS, Level.MODIFY)
+    with _api_field_names():
+        # The only response declared is 201, so ninja answers with it.
+        return services.account_create(
+            company=request.company, actor=request.user, **_model_fields(payload.model_dump())
+        )
+
+
+@router.get("/accounts/{account_id}", response=AccountOut)
+def get_account(request, account_id: int):
+    require(request.user, Area.CRM_ACCOUNTS, Level.VIEW)
+    return selectors.account_get(company=request.company, account_id=account_id)
+
+
+@router.patch("/accounts/{account_id}", response=AccountOut)
+def update_account(request, account_id: int, payload: AccountPatch):
+    require(request.user, Area.CRM_ACCOUNTS, Level.MODIFY)
+    account = selectors.account_get(company=request.company, account_id=account_id)
+    with _api_field_names():
+        return services.account_update(
+            account=account, actor=request.user,
+            **_model_fields(payload.model_dump(exclude_unset=True)),
+        )

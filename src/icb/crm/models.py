@@ -33,7 +33,9 @@ class Account(models.Model):
     class Meta:
         ordering = ["name", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["company", "code"], name="account_code_unique_per_company")
+            models.UniqueConstraint(
+                fields=["company", "code"], name="account_code_unique_per_company"
+            )
         ]
         indexes = [
             models.Index(fields=["company", "name"]),

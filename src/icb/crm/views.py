@@ -1,9 +1,90 @@
-from django.http import HttpResponse
+"""Admin > CRM > Accounts pages (thin: parse the form, call a service, render)."""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect, render
+
+from icb.errors import ServiceError
+from icb.tenancy.models import Area, Level
+from icb.tenancy.permissions import allows, area_required
+from icb.web.pagination import paginate
+
+from . import selectors, services
+from .forms import AccountFilterForm, AccountForm
+
+PAGE_SIZE = 50
+TABS = ("general", "icb")
 
 
-def contract_list(request):
-    return HttpResponse("todo")
+def _can_modify(request) -> bool:
+    return allows(request.user, Area.CRM_ACCOUNTS, Level.MODIFY)
 
 
+def _apply_errors(form, exc: ServiceError) -> None:
+    for field, msgs in (exc.errors or {"__all__": [exc.message]}).items():
+        target = field if field in form.fields else None
+        for msg in msgs:
+            form.add_error(target, msg)
+
+
+def _make_read_only(form) -> None:
+    for field in form.fields.values():
+        field.disabled = True
+
+
+@area_required(Area.CRM_ACCOUNTS)
 def account_list(request):
-    return HttpResponse("todo")
+    filter_form = AccountFilterForm(request.GET)
+    qs = selectors.account_list(company=request.company, **filter_form.filters())
+    page = paginate(qs, request.GET.get("page"), PAGE_SIZE)
+    return render(request, "crm/account_list.html", {
+        "filter_form": filter_form, "page": page, "can_modify": _can_modify(request),
+    })
+
+
+@area_required(Area.CRM_ACCOUNTS)
+def account_create(request):
+    if not _can_modify(request):
+        raise PermissionDenied("Your role does not allow this (CRM Accounts).")
+    form = AccountForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            account = services.account_create(
+                company=request.company, actor=request.user, **form.cleaned_data
+            )
+        except ServiceError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, f"Account “{account.name}” created.")
+            return redirect("crm:detail", account_id=account.pk)
+    return render(request, "crm/account_form.html", {"form": form})
+
+
+@area_required(Area.CRM_ACCOUNTS)
+def account_detail(request, account_id: int):
+    account = selectors.account_get(company=request.company, account_id=account_id)
+    can_modify = _can_modify(request)
+    if request.method == "POST":
+        form = AccountForm.for_account(account, request.POST)
+        if form.is_valid():
+            try:
+                services.account_update(
+                    account=account, actor=request.user, **form.cleaned_data
+                )
+            except ServiceError as exc:
+                _apply_errors(form, exc)
+            else:
+                messages.success(request, f"Account “{account.name}” saved.")
+                return redirect("crm:detail", account_id=account.pk)
+    else:
+        form = AccountForm.for_account(account)
+    if not can_modify:
+        _make_read_only(form)
+    tab = request.GET.get("tab")
+    return render(request, "crm/account_detail.html", {
+        "account": account,
+        "form": form,
+        "can_modify": can_modify,
+        "contracts": selectors.account_contracts(account=account),
+        "active_tab": tab if tab in TABS and request.method != "POST" else "general",
+    })

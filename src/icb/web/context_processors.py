@@ -1,5 +1,6 @@
 """The menu: built once here from the permission check, so hidden means not allowed."""
 
+from django.conf import settings
 from django.urls import reverse
 
 from icb.tenancy.models import Area, Level
@@ -20,7 +21,7 @@ def _mark_current(menu, path: str) -> None:
 def navigation(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated or not user.company_id:
-        return {"menu": []}
+        return {"menu": [], "hub_name": settings.ICB_HUB_NAME}
     sections = [
         {
             "label": "Finance",
@@ -35,6 +36,9 @@ def navigation(request):
             "groups": [
                 {"label": "CRM", "items": [
                     _item("Accounts", "crm:list", allows(user, Area.CRM_ACCOUNTS, Level.VIEW)),
+                ]},
+                {"label": "Integrations", "items": [
+                    _item(settings.ICB_HUB_NAME, "hub:page", user.is_administrator),
                 ]},
                 {"label": "Security", "items": [
                     _item("Roles", "tenancy:roles", allows(user, Area.SECURITY, Level.VIEW)),
@@ -53,4 +57,4 @@ def navigation(request):
         if groups:
             menu.append({"label": section["label"], "groups": groups})
     _mark_current(menu, request.path)
-    return {"menu": menu}
+    return {"menu": menu, "hub_name": settings.ICB_HUB_NAME}

@@ -1,0 +1,78 @@
+"""Page forms. They only collect and shape input; the rules live in services.py, whose
+errors are put back next to the fields they name (`apply_errors`)."""
+
+from django import forms
+
+from icb.errors import ServiceError
+from icb.money import CURRENCY_CHOICES
+
+from .models import BillingFrequency, ContractStatus
+
+
+class AccessibleForm(forms.Form):
+    """A form that can render read-only for users who may only view. (Django marks a
+    field with errors aria-invalid and points its aria-describedby at the help text and
+    the error list, whose id is "<field id>_error".)"""
+
+    def __init__(self, *args, read_only: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if read_only:
+            for field in self.fields.values():
+                field.disabled = True
+
+
+def apply_errors(form: AccessibleForm, exc: ServiceError, aliases: dict | None = None) -> None:
+    """Put a service error's messages on the form fields they name."""
+    aliases = aliases or {}
+    errors = exc.errors or {"__all__": [exc.message]}
+    for field, messages in errors.items():
+        name = aliases.get(field, field)
+        for message in messages:
+            form.add_error(name if name in form.fields else None, message)
+
+
+DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+DECIMAL_ATTRS = {"inputmode": "decimal", "autocomplete": "off", "spellcheck": "false"}
+
+
+class ContractForm(AccessibleForm):
+    account_id = forms.ChoiceField(label="Account")
+    name = forms.CharField(label="Contract name", max_length=200)
+    start_date = forms.DateField(label="Start date", widget=DATE_WIDGET)
+    end_date = forms.DateField(
+        label="End date", required=False, widget=DATE_WIDGET,
+        help_text="Leave empty for a contract that runs until ended.",
+    )
+    billing_frequency = forms.ChoiceField(
+        label="Billing frequency", choices=BillingFrequency.choices
+    )
+    currency = forms.ChoiceField(label="Currency", choices=CURRENCY_CHOICES)
+    status = forms.ChoiceField(label="Status", choices=ContractStatus.choices)
+
+    def __init__(self, *args, accounts=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = [("", "Choose an account…")]
+        choices += [(str(a.pk), f"{a.name} ({a.code})") for a in accounts]
+        self.fields["account_id"].choices = choices
+
+
+class ServiceForm(AccessibleForm):
+    name = forms.CharField(label="Service name", max_length=200)
+    unit_price = forms.CharField(
+        label="Unit price", max_length=40,
+        widget=forms.TextInput(attrs=DECIMAL_ATTRS),
+        help_text="In the contract's currency, at most two decimal places.",
+    )
+    units = forms.CharField(
+        label="Units", max_length=40, widget=forms.TextInput(attrs=DECIMAL_ATTRS),
+        help_text="Zero or more, at most two decimal places.",
+    )
+    description = forms.CharField(
+        label="Description", max_length=500, required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def __init__(self, *args, currency: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        if currency:
+            self.fields["unit_price"].label = f"Unit price ({currency})"

@@ -1,0 +1,116 @@
+"""Reads of contracts and services, always scoped to one company. Pages and API both
+use these, so a list or a lookup means the same thing everywhere."""
+
+from collections import defaultdict
+from decimal import Decimal
+
+from django.db.models import Count, Q, QuerySet
+from django.http import Http404
+
+from icb.crm.models import Account
+from icb.money import line_amount, to_cents
+from icb.tenancy.models import Company
+
+from .models import Contract, ContractStatus, Service, ServiceUnitChange
+from .services import MAX_ID
+
+
+def valid_id(value) -> int | None:
+    """An id as the database can hold it, or None (so a huge or negative id is a 404,
+    never an overflow)."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return number if 0 < number <= MAX_ID else None
+
+
+def _clean_search(text) -> str:
+    return str(text or "").replace("\x00", "").strip()[:200]
+
+
+def contract_list(*, company: Company, q: str = "", account_id=None,
+                  status: str | None = None) -> QuerySet[Contract]:
+    """Contracts of the company with their account and the number of services, filtered
+    by a search on account name or code (or the contract's name), an account and a
+    status. An unknown account or status simply matches nothing."""
+    contracts = (
+        Contract.objects.filter(company=company)
+        .select_related("account")
+        .annotate(service_count=Count("services"))
+        .order_by("account__name", "name", "id")
+    )
+    q = _clean_search(q)
+    if q:
+        contracts = contracts.filter(
+            Q(account__name__icontains=q) | Q(account__code__icontains=q) | Q(name__icontains=q)
+        )
+    if account_id not in (None, ""):
+        contracts = contracts.filter(account_id=valid_id(account_id) or 0)
+    if status:
+        contracts = contracts.filter(status=status if status in ContractStatus.values else "")
+    return contracts
+
+
+def attach_totals(contracts: list[Contract]) -> list[Contract]:
+    """Set `total_amount` (sum of each line's units × price, rounded per line as on an
+    invoice) on each contract, with one query for the whole list. Done in Python rather
+    than SQL so that the sum is exact decimal arithmetic on every database."""
+    totals: dict[int, Decimal] = defaultdict(lambda: Decimal("0.00"))
+    rows = Service.objects.filter(contract__in=[c.pk for c in contracts]).values_list(
+        "contract_id", "units", "unit_price"
+    )
+    for contract_id, units, unit_price in rows:
+        totals[contract_id] += line_amount(units, unit_price)
+    for contract in contracts:
+        contract.total_amount = to_cents(totals[contract.pk])
+    return contracts
+
+
+def contract_get(*, company: Company, contract_id) -> Contract:
+    pk = valid_id(contract_id)
+    contract = (
+        Contract.objects.filter(company=company, pk=pk).select_related("account").first()
+        if pk else None
+    )
+    if contract is None:
+        raise Http404("Unknown contract.")
+    return contract
+
+
+def service_list(*, contract: Contract) -> QuerySet[Service]:
+    return Service.objects.filter(contract=contract).order_by("name", "id")
+
+
+def services_total(services) -> Decimal:
+    return to_cents(sum((s.amount for s in services), Decimal("0.00")))
+
+
+def service_get(*, company: Company, service_id, contract_id=None) -> Service:
+    """A service of the company (and of that contract, when given), or 404."""
+    pk = valid_id(service_id)
+    services = Service.objects.filter(company=company, pk=pk).select_related(
+        "contract__account"
+    )
+    if contract_id is not None:
+        services = services.filter(contract_id=valid_id(contract_id) or 0)
+    service = services.first() if pk else None
+    if service is None:
+        raise Http404("Unknown service.")
+    return service
+
+
+def service_history(*, service: Service) -> QuerySet[ServiceUnitChange]:
+    return (
+        ServiceUnitChange.objects.filter(service=service, company_id=service.company_id)
+        .select_related("user")
+        .order_by("-changed_at", "-id")
+    )
+
+
+def account_choices(*, company: Company, include_id: int | None = None) -> QuerySet[Account]:
+    """Active accounts to choose from, plus the one already chosen (even if inactive)."""
+    condition = Q(is_active=True)
+    if include_id:
+        condition |= Q(pk=include_id)
+    return Account.objects.filter(condition, company=company).order_by("name", "id")

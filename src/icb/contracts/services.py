@@ -1,0 +1,265 @@
+"""Use cases for contracts and their services (billing lines).
+
+Every write goes through here, whatever the caller (page, API, later the sync engine):
+inputs are parsed into exact types first, then the model's own invariants
+(`full_clean`) decide, and every change of a service's units leaves a
+`ServiceUnitChange` row.
+"""
+
+import datetime
+from decimal import Decimal, InvalidOperation
+
+from django.db import transaction
+
+from icb.crm.models import Account
+from icb.errors import InvalidInput
+from icb.money import CENT, CURRENCIES
+from icb.tenancy.models import Company, User
+from icb.tenancy.services import full_clean_or_raise
+
+from .models import (
+    BillingFrequency,
+    Contract,
+    ContractStatus,
+    Service,
+    ServiceUnitChange,
+    UnitChangeSource,
+)
+
+# Units and prices: at most 10 digits before the point and 2 after (the columns are
+# DECIMAL(12, 2)).
+DECIMAL_PLACES = 2
+MAX_DIGITS = 12
+MAX_ID = 2**63 - 1
+
+CONTRACT_FIELDS = (
+    "account_id", "name", "start_date", "end_date", "billing_frequency", "currency", "status",
+)
+SERVICE_FIELDS = ("name", "description", "unit_price", "units")
+
+_LABELS = {"unit_price": "Unit price", "units": "Units", "start_date": "Start date",
+           "end_date": "End date"}
+
+
+# --- parsing -------------------------------------------------------------------------
+
+def parse_decimal(value, *, field: str) -> Decimal:
+    """A non-negative amount with at most two decimal places, from a Decimal, an int, a
+    string or a float (a float is read by its shortest representation, so 1.234 stays
+    1.234 and is refused rather than silently rounded)."""
+    label = _LABELS.get(field, field.replace("_", " ").capitalize())
+    if value is None or isinstance(value, bool):
+        raise InvalidInput(f"{label}: enter a number.", field=field)
+    if isinstance(value, float):
+        value = repr(value)
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            raise InvalidInput(f"{label}: enter a number.", field=field)
+        if len(text) > 40:
+            raise InvalidInput(f"{label}: the number is too long.", field=field)
+        try:
+            value = Decimal(text)
+        except InvalidOperation:
+            raise InvalidInput(f"{label}: “{text}” is not a number.", field=field) from None
+    elif isinstance(value, int):
+        if abs(value) >= 10**MAX_DIGITS:
+            raise InvalidInput(f"{label}: the number is too large.", field=field)
+        value = Decimal(value)
+    elif not isinstance(value, Decimal):
+        raise InvalidInput(f"{label}: enter a number.", field=field)
+    if not value.is_finite():
+        raise InvalidInput(f"{label}: enter a finite number.", field=field)
+    if value < 0:
+        raise InvalidInput(f"{label} cannot be negative.", field=field)
+    if value != 0 and value.adjusted() >= MAX_DIGITS - DECIMAL_PLACES:
+        raise InvalidInput(
+            f"{label}: the number is too large (at most {MAX_DIGITS - DECIMAL_PLACES} digits "
+            "before the decimal point).", field=field,
+        )
+    if value != 0 and value.adjusted() < -DECIMAL_PLACES:
+        raise InvalidInput(f"{label}: use at most {DECIMAL_PLACES} decimal places.", field=field)
+    cents = value.quantize(CENT)
+    if cents != value:
+        raise InvalidInput(f"{label}: use at most {DECIMAL_PLACES} decimal places.", field=field)
+    return cents if cents != 0 else Decimal("0.00")
+
+
+def parse_date(value, *, field: str, required: bool = True) -> datetime.date | None:
+    label = _LABELS.get(field, field)
+    if value is None or value == "":
+        if required:
+            raise InvalidInput(f"{label} is required.", field=field)
+        return None
+    if isinstance(value, datetime.datetime):
+        return value.date()
+    if isinstance(value, datetime.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return datetime.date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise InvalidInput(f"{label}: enter a valid date (YYYY-MM-DD).", field=field)
+
+
+def _parse_id(value) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if 0 < value <= MAX_ID else None
+    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) < 20:
+        return _parse_id(int(value.strip()))
+    return None
+
+
+def _text(value, *, field: str) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise InvalidInput("Enter text.", field=field)
+    if "\x00" in value:
+        raise InvalidInput("Null characters are not allowed.", field=field)
+    return value.strip()
+
+
+def _choice(value, choices, *, field: str, what: str) -> str:
+    allowed = [c for c, _ in choices]
+    if not isinstance(value, str) or value.strip() not in allowed:
+        shown = str(value)[:40] if value is not None else ""
+        raise InvalidInput(
+            f"Unknown {what} “{shown}”. Choose one of: {', '.join(allowed)}.", field=field
+        )
+    return value.strip()
+
+
+def _currency(value) -> str:
+    code = value.strip().upper() if isinstance(value, str) else None
+    if code not in CURRENCIES:
+        shown = str(value)[:10] if value is not None else ""
+        raise InvalidInput(f"Unknown currency “{shown}”.", field="currency")
+    return code
+
+
+def _account(*, company: Company, account_id) -> Account:
+    pk = _parse_id(account_id)
+    account = Account.objects.filter(company=company, pk=pk).first() if pk else None
+    if account is None:
+        raise InvalidInput("Unknown account.", field="account_id")
+    return account
+
+
+def _actor_user(actor) -> User | None:
+    return actor if isinstance(actor, User) and actor.pk else None
+
+
+# --- contracts -----------------------------------------------------------------------
+
+def _apply_contract_changes(contract: Contract, changes: dict) -> None:
+    unknown = set(changes) - set(CONTRACT_FIELDS)
+    if unknown:
+        field = sorted(unknown)[0]
+        raise InvalidInput(f"“{field}” cannot be changed here.", field=field)
+    if "account_id" in changes:
+        contract.account = _account(company=contract.company, account_id=changes["account_id"])
+    if "name" in changes:
+        contract.name = _text(changes["name"], field="name")
+    if "start_date" in changes:
+        contract.start_date = parse_date(changes["start_date"], field="start_date")
+    if "end_date" in changes:
+        contract.end_date = parse_date(changes["end_date"], field="end_date", required=False)
+    if "billing_frequency" in changes:
+        contract.billing_frequency = _choice(
+            changes["billing_frequency"], BillingFrequency.choices,
+            field="billing_frequency", what="billing frequency",
+        )
+    if "currency" in changes:
+        contract.currency = _currency(changes["currency"])
+    if "status" in changes:
+        contract.status = _choice(
+            changes["status"], ContractStatus.choices, field="status", what="status"
+        )
+
+
+def contract_create(*, company: Company, actor, account_id, name: str, start_date,
+                    end_date=None, billing_frequency: str, currency: str,
+                    status: str = ContractStatus.ACTIVE) -> Contract:
+    contract = Contract(company=company)
+    _apply_contract_changes(contract, {
+        "account_id": account_id, "name": name, "start_date": start_date,
+        "end_date": end_date, "billing_frequency": billing_frequency,
+        "currency": currency, "status": status,
+    })
+    full_clean_or_raise(contract)
+    contract.save()
+    return contract
+
+
+def contract_update(*, contract: Contract, actor, **changes) -> Contract:
+    _apply_contract_changes(contract, changes)
+    full_clean_or_raise(contract)
+    contract.save()
+    return contract
+
+
+# --- services ------------------------------------------------------------------------
+
+def service_create(*, contract: Contract, actor, name: str, unit_price, units,
+                   description: str = "") -> Service:
+    service = Service(
+        company_id=contract.company_id,
+        contract=contract,
+        name=_text(name, field="name"),
+        description=_text(description, field="description"),
+        unit_price=parse_decimal(unit_price, field="unit_price"),
+        units=parse_decimal(units, field="units"),
+    )
+    full_clean_or_raise(service)
+    with transaction.atomic():
+        service.save()
+        ServiceUnitChange.objects.create(
+            company_id=service.company_id, service=service, old_units=None,
+            new_units=service.units, source=UnitChangeSource.CREATED,
+            user=_actor_user(actor), changed_at=service.created_at,
+        )
+    return service
+
+
+def service_update(*, service: Service, actor, **changes) -> Service:
+    """Change a service. A history row is written only when the units really change.
+    The row is locked first, so two writers at once are applied one after the other and
+    each history row's "old" is the value it really replaced."""
+    unknown = set(changes) - set(SERVICE_FIELDS)
+    if unknown:
+        field = sorted(unknown)[0]
+        raise InvalidInput(f"“{field}” cannot be changed here.", field=field)
+    parsed = {}
+    for field in ("name", "description"):
+        if field in changes:
+            parsed[field] = _text(changes[field], field=field)
+    for field in ("unit_price", "units"):
+        if field in changes:
+            parsed[field] = parse_decimal(changes[field], field=field)
+
+    with transaction.atomic():
+        locked = Service.objects.select_for_update().get(pk=service.pk)
+        old_units = locked.units
+        for field, value in parsed.items():
+            setattr(locked, field, value)
+        full_clean_or_raise(locked)
+        locked.save()
+        if locked.units != old_units:
+            ServiceUnitChange.objects.create(
+                company_id=locked.company_id, service=locked, old_units=old_units,
+                new_units=locked.units, source=UnitChangeSource.USER,
+                user=_actor_user(actor), changed_at=locked.updated_at,
+            )
+    if Service.contract.is_cached(service):
+        locked.contract = service.contract
+    return locked
+
+
+def service_delete(*, service: Service, actor) -> None:
+    # The unit history goes with the service (the model cascades). Invoices record the
+    # units they used, so a finalized invoice stays explained.
+    service.delete()

@@ -1,0 +1,371 @@
+"""The only code that talks to the hub over HTTP (protocol: docs/hub-protocol.md).
+
+Every answer is validated before anything else sees it: a body that is not JSON, is
+cut short, or does not have the documented shape raises HubError, so bad data from
+the hub never reaches the database."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+
+import httpx
+from authlib.integrations.base_client.errors import OAuthError
+from authlib.integrations.httpx_client import OAuth2Client
+from authlib.oauth2.rfc6749.errors import OAuth2Error
+from django.conf import settings
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+
+log = logging.getLogger(__name__)
+
+USAGE_IDS_PER_REQUEST = 1000
+
+
+class HubError(Exception):
+    """A failure talking to the hub, with a message a person understands."""
+
+    def __init__(self, message: str, *, code: str = "hub_error", retryable: bool = True,
+                 retry_after: float | None = None):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+
+class HubUnauthorized(HubError):
+    def __init__(self, message: str | None = None):
+        super().__init__(
+            message or f"{settings.ICB_HUB_NAME} refused our credentials; reconnect the hub.",
+            code="unauthorized", retryable=False,
+        )
+
+
+# --- the shapes of the hub's answers -------------------------------------------------
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class BillingTypeInfo(_Strict):
+    code: str
+    name: str
+    unit: str = ""
+
+
+class ModuleInfo(_Strict):
+    code: str
+    name: str
+    billing_types: list[BillingTypeInfo]
+
+
+class _ModulesPage(_Strict):
+    modules: list[ModuleInfo]
+
+
+class OrganizationInfo(_Strict):
+    id: str
+    name: str
+    parent_id: str | None = None
+    status: str = "active"
+
+    @field_validator("id", "parent_id", mode="before")
+    @classmethod
+    def _ids_as_text(cls, value):
+        return str(value) if isinstance(value, int) else value
+
+
+class _OrganizationsPage(_Strict):
+    organizations: list[OrganizationInfo]
+    next_cursor: str | None = None
+
+
+class UsageRow(_Strict):
+    organization_id: str
+    billing_type: str
+    quantity: Decimal
+    measured_at: datetime
+
+    @field_validator("quantity", mode="before")
+    @classmethod
+    def _exact_quantity(cls, value):
+        # Floats would round; the protocol sends decimal strings (integers tolerated).
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            raise ValueError("quantity must be a decimal string")
+        try:
+            quantity = Decimal(str(value))
+        except InvalidOperation:
+            raise ValueError("quantity is not a number") from None
+        if not quantity.is_finite() or quantity < 0:
+            raise ValueError("quantity must be a finite number ≥ 0")
+        return quantity
+
+
+class _UsagePage(_Strict):
+    module: str
+    usage: list[UsageRow]
+    missing: list[str] = []
+    next_cursor: str | None = None
+
+
+@dataclass(frozen=True)
+class TokenSet:
+    access_token: str
+    refresh_token: str
+    expires_in: int | None
+    scope: str
+
+
+@dataclass
+class UsageResult:
+    quantities: dict[tuple[str, str], Decimal]
+    measured_at: dict[tuple[str, str], datetime]
+    missing: set[str]
+
+
+# --- OAuth 2 (authorization code with PKCE) -------------------------------------------
+
+def _oauth_client(redirect_uri: str | None = None) -> OAuth2Client:
+    return OAuth2Client(
+        client_id=settings.ICB_HUB_CLIENT_ID,
+        client_secret=settings.ICB_HUB_CLIENT_SECRET,
+        redirect_uri=redirect_uri,
+        scope="hub.read",
+        code_challenge_method="S256",
+        token_endpoint_auth_method="client_secret_basic",
+        timeout=settings.ICB_HUB_TIMEOUT,
+    )
+
+
+def _hub_url(path: str) -> str:
+    return settings.ICB_HUB_URL.rstrip("/") + path
+
+
+def authorization_url(*, redirect_uri: str, state: str, code_verifier: str) -> str:
+    with _oauth_client(redirect_uri) as client:
+        url, _ = client.create_authorization_url(
+            _hub_url("/oauth/authorize"), state=state, code_verifier=code_verifier
+        )
+    return url
+
+
+def _token_set(token: dict) -> TokenSet:
+    if not token.get("access_token"):
+        raise HubError(f"{settings.ICB_HUB_NAME} did not return an access token.",
+                       retryable=False)
+    expires_in = token.get("expires_in")
+    return TokenSet(
+        access_token=token["access_token"],
+        refresh_token=token.get("refresh_token") or "",
+        expires_in=int(expires_in) if expires_in else None,
+        scope=token.get("scope") or "",
+    )
+
+
+def _oauth_failure(exc: Exception) -> HubError:
+    name = settings.ICB_HUB_NAME
+    if isinstance(exc, httpx.TimeoutException):
+        return HubError(f"{name} did not answer in time. Try again in a moment.")
+    if isinstance(exc, httpx.TransportError):
+        return HubError(f"{name} could not be reached at {settings.ICB_HUB_URL}. "
+                        "Check that it is running and the address is right.")
+    error = getattr(exc, "error", "") or ""
+    if error == "invalid_client":
+        return HubError(f"{name} did not accept this product's client id or secret. "
+                        "Check ICB_HUB_CLIENT_ID and ICB_HUB_CLIENT_SECRET.",
+                        code="invalid_client", retryable=False)
+    if error == "invalid_grant":
+        return HubError(f"{name} refused the sign-in code or refresh token (expired or "
+                        "already used). Connect again.", code="invalid_grant", retryable=False)
+    return HubError(f"{name} refused the request ({error or type(exc).__name__}).",
+                    retryable=False)
+
+
+def exchange_code(*, code: str, code_verifier: str, redirect_uri: str) -> TokenSet:
+    try:
+        with _oauth_client(redirect_uri) as client:
+            token = client.fetch_token(
+                _hub_url("/oauth/token"), grant_type="authorization_code", code=code,
+                code_verifier=code_verifier, redirect_uri=redirect_uri,
+            )
+    except (OAuth2Error, OAuthError, httpx.HTTPError, ValueError) as exc:
+        raise _oauth_failure(exc) from None
+    return _token_set(token)
+
+
+def refresh_tokens(refresh_token: str) -> TokenSet:
+    try:
+        with _oauth_client() as client:
+            token = client.refresh_token(_hub_url("/oauth/token"), refresh_token=refresh_token)
+    except (OAuth2Error, OAuthError, httpx.HTTPError, ValueError) as exc:
+        failure = _oauth_failure(exc)
+        if failure.code in ("invalid_grant", "invalid_client"):
+            raise HubUnauthorized(failure.message) from None
+        raise failure from None
+    return _token_set(token)
+
+
+def revoke_token(token: str, hint: str) -> None:
+    """Best effort: a hub that is down cannot stop a disconnect."""
+    try:
+        with _oauth_client() as client:
+            client.revoke_token(_hub_url("/oauth/revoke"), token=token, token_type_hint=hint)
+    except (OAuth2Error, OAuthError, httpx.HTTPError, ValueError) as exc:
+        log.warning("Revoking a hub token failed: %s", type(exc).__name__)
+
+
+# --- the API ---------------------------------------------------------------------------
+
+class HubClient:
+    """Calls the hub's API with an access token. `renew_token` is called once when the
+    hub answers 401, and must return a fresh access token (or raise)."""
+
+    def __init__(self, access_token: str, *, renew_token: Callable[[], str] | None = None,
+                 attempts: int | None = None, transport: httpx.BaseTransport | None = None):
+        self._token = access_token
+        self._renew = renew_token
+        self._attempts = attempts or settings.ICB_HUB_ATTEMPTS
+        self._http = httpx.Client(
+            base_url=settings.ICB_HUB_URL.rstrip("/"), timeout=settings.ICB_HUB_TIMEOUT,
+            transport=transport, headers={"Accept": "application/json"},
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _request(self, method: str, path: str, *, what: str, **kwargs) -> dict:
+        name = settings.ICB_HUB_NAME
+        renewed = False
+        failure: HubError | None = None
+        for attempt in range(self._attempts):
+            if attempt:
+                wait = settings.ICB_HUB_RETRY_BASE * (2 ** (attempt - 1))
+                if failure and failure.retry_after is not None:
+                    wait = max(wait, failure.retry_after)
+                time.sleep(min(wait, settings.ICB_HUB_MAX_RETRY_WAIT))
+            try:
+                response = self._http.request(
+                    method, path, headers={"Authorization": f"Bearer {self._token}"}, **kwargs
+                )
+            except httpx.TimeoutException:
+                failure = HubError(f"{name} did not answer in time while reading {what}.",
+                                   code="timeout")
+                continue
+            except httpx.TransportError:
+                failure = HubError(f"{name} could not be reached at {settings.ICB_HUB_URL} "
+                                   f"while reading {what}.", code="unreachable")
+                continue
+            if response.status_code == 401:
+                if self._renew is None or renewed:
+                    raise HubUnauthorized()
+                self._token, renewed = self._renew(), True
+                failure = HubUnauthorized()
+                continue
+            if response.status_code == 429:
+                failure = HubError(f"{name} is rate-limiting us while reading {what}.",
+                                   code="rate_limited",
+                                   retry_after=_retry_after(response.headers.get("Retry-After")))
+                continue
+            if response.status_code >= 500:
+                failure = HubError(f"{name} had an internal error ({response.status_code}) "
+                                   f"while reading {what}.", code="server_error")
+                continue
+            if response.status_code >= 400:
+                raise HubError(f"{name} refused the request for {what}: "
+                               f"{_error_message(response)}", code="refused", retryable=False)
+            try:
+                return response.json()
+            except ValueError:
+                failure = HubError(f"{name} sent an answer that is not valid JSON (cut short or "
+                                   f"garbled) while reading {what}.", code="malformed")
+                continue
+        assert failure is not None
+        raise failure
+
+    def _parse(self, model: type[BaseModel], body: dict, what: str):
+        try:
+            return model.model_validate(body)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first.get("loc", ()))
+            raise HubError(f"{settings.ICB_HUB_NAME} sent {what} we could not understand "
+                           f"({where}: {first.get('msg')}).", code="malformed") from None
+
+    def modules(self) -> list[ModuleInfo]:
+        body = self._request("GET", "/api/v1/modules", what="the module list")
+        return self._parse(_ModulesPage, body, "a module list").modules
+
+    def organization_pages(self, module: str, page_size: int = 5000
+                           ) -> Iterator[list[OrganizationInfo]]:
+        cursor: str | None = None
+        seen_cursors: set[str] = set()
+        while True:
+            params = {"limit": page_size, **({"cursor": cursor} if cursor else {})}
+            body = self._request("GET", f"/api/v1/modules/{module}/organizations",
+                                 params=params, what=f"the organizations of {module}")
+            page = self._parse(_OrganizationsPage, body, "an organization list")
+            yield page.organizations
+            cursor = page.next_cursor
+            if not cursor:
+                return
+            if cursor in seen_cursors:
+                raise HubError(f"{settings.ICB_HUB_NAME} repeated a page of organizations.",
+                               code="malformed")
+            seen_cursors.add(cursor)
+
+    def usage(self, module: str, organization_ids: list[str],
+              billing_types: list[str]) -> UsageResult:
+        """Quantities of every (organization, billing type) asked for, in as few requests
+        as the protocol allows (1,000 organizations per query, pages followed)."""
+        result = UsageResult(quantities={}, measured_at={}, missing=set())
+        ids = sorted(set(organization_ids))
+        for start in range(0, len(ids), USAGE_IDS_PER_REQUEST):
+            chunk = ids[start:start + USAGE_IDS_PER_REQUEST]
+            cursor: str | None = None
+            while True:
+                body = self._request(
+                    "POST", "/api/v1/usage/query", what=f"usage of {module}",
+                    json={"module": module, "organization_ids": chunk,
+                          "billing_types": billing_types, "cursor": cursor},
+                )
+                page = self._parse(_UsagePage, body, "usage")
+                asked = set(chunk)
+                for row in page.usage:
+                    key = (row.organization_id, row.billing_type)
+                    if row.organization_id not in asked or row.billing_type not in billing_types:
+                        raise HubError(f"{settings.ICB_HUB_NAME} answered with usage we did not "
+                                       "ask for.", code="malformed")
+                    if key in result.quantities and result.quantities[key] != row.quantity:
+                        raise HubError(f"{settings.ICB_HUB_NAME} reported two different "
+                                       f"quantities for {key[0]} / {key[1]}.", code="malformed")
+                    result.quantities[key] = row.quantity
+                    result.measured_at[key] = row.measured_at
+                result.missing.update(set(page.missing) & asked)
+                cursor = page.next_cursor
+                if not cursor:
+                    break
+        return result
+
+
+def _retry_after(value: str | None) -> float | None:
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _error_message(response: httpx.Response) -> str:
+    try:
+        return str(response.json()["error"]["message"])[:300]
+    except (ValueError, KeyError, TypeError):
+        return f"HTTP {response.status_code}"

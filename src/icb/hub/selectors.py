@@ -1,0 +1,74 @@
+"""Reading the stored module catalogue and organization directory."""
+
+import base64
+import json
+
+from django.db.models import Prefetch, Q
+
+from icb.errors import InvalidInput, NotFound
+from icb.tenancy.models import Company
+
+from .models import BillingType, Module, Organization
+
+
+def module_list(*, company: Company, include_removed: bool = False) -> list[Module]:
+    modules = Module.objects.filter(company=company).prefetch_related(
+        Prefetch("billing_types", queryset=BillingType.objects.filter(removed_at__isnull=True)))
+    if not include_removed:
+        modules = modules.filter(removed_at__isnull=True)
+    return list(modules)
+
+
+def module_get(*, company: Company, code: str) -> Module:
+    module = Module.objects.filter(company=company, code=code).first()
+    if module is None:
+        raise NotFound(f"Unknown module “{code}”.", field="module")
+    return module
+
+
+def _encode_cursor(org: Organization) -> str:
+    return base64.urlsafe_b64encode(json.dumps([org.name, org.external_id]).encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[str, str]:
+    try:
+        name, external_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        return str(name), str(external_id)
+    except (ValueError, TypeError):
+        raise InvalidInput("The cursor is not valid; start again without it.",
+                           field="cursor") from None
+
+
+def organization_search(*, module: Module, search: str = "", parent: str | None = None,
+                        cursor: str | None = None, limit: int = 50,
+                        include_removed: bool = True) -> tuple[list[Organization], str | None]:
+    """A page of a module's organizations by name (then id), optionally matching a search
+    on name or id, or only the children of one parent. Keyset paging: fast on any page."""
+    limit = max(1, min(limit, 200))
+    orgs = Organization.objects.filter(module=module)
+    if not include_removed:
+        orgs = orgs.filter(removed_at__isnull=True)
+    if search:
+        orgs = orgs.filter(Q(name__icontains=search) | Q(external_id__icontains=search))
+    if parent is not None:
+        orgs = orgs.filter(parent_external_id=parent)
+    if cursor:
+        name, external_id = _decode_cursor(cursor)
+        orgs = orgs.filter(Q(name__gt=name) | Q(name=name, external_id__gt=external_id))
+    page = list(orgs.order_by("name", "external_id")[: limit + 1])
+    next_cursor = _encode_cursor(page[limit - 1]) if len(page) > limit else None
+    return page[:limit], next_cursor
+
+
+def organization_counts(*, company: Company) -> dict[int, dict[str, int]]:
+    """Per module id: organizations present and removed, in one query."""
+    from django.db.models import Count
+
+    counts: dict[int, dict[str, int]] = {}
+    rows = (Organization.objects.filter(company=company)
+            .values("module_id", removed=Q(removed_at__isnull=False))
+            .annotate(n=Count("id")))
+    for row in rows:
+        entry = counts.setdefault(row["module_id"], {"present": 0, "removed": 0})
+        entry["removed" if row["removed"] else "present"] += row["n"]
+    return counts

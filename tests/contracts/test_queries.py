@@ -1,0 +1,63 @@
+"""The contract list (page and API) costs the same number of queries for 2 contracts as
+for 30: no query per row."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from tests.factories import make_account, make_contract, make_service
+
+pytestmark = pytest.mark.django_db
+
+
+def _make_contracts(company, start, count):
+    for i in range(start, start + count):
+        contract = make_contract(make_account(company, f"Customer {i:03d}", f"C{i:03d}"),
+                                 f"Plan {i}")
+        make_service(contract, "Workstations", units="3")
+        make_service(contract, "Servers", unit_price="99.00", units="1")
+
+
+def _count(client, url) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(queries)
+
+
+@pytest.mark.parametrize("url", [reverse("contracts:list"), "/api/v1/contracts"])
+def test_contract_list_queries_do_not_grow_with_rows(admin_client, company, url):
+    _make_contracts(company, 0, 2)
+    few = _count(admin_client, url)
+    _make_contracts(company, 2, 23)
+    many = _count(admin_client, url)
+    assert many == few
+
+
+def test_contract_list_page_query_budget(admin_client, company,
+                                         django_assert_max_num_queries):
+    _make_contracts(company, 0, 25)
+    # session, user (+company, role), count, page of contracts with accounts and
+    # service counts, the page's service totals.
+    with django_assert_max_num_queries(8):
+        response = admin_client.get(reverse("contracts:list"))
+    assert response.content.decode().count("234.00 USD") == 25  # 3 × 45 + 99
+
+
+def test_contract_list_api_query_budget(api, company, django_assert_max_num_queries):
+    _make_contracts(company, 0, 25)
+    # token (with user, company, role), count, page of contracts with accounts.
+    with django_assert_max_num_queries(4):
+        response = api.get("/contracts", page_size=25)
+    assert len(response.json()["items"]) == 25
+
+
+def test_services_list_api_query_budget(api, company, django_assert_max_num_queries):
+    _make_contracts(company, 0, 1)
+    contract = company.contracts.get()
+    for i in range(20):
+        make_service(contract, f"Line {i}")
+    with django_assert_max_num_queries(5):
+        response = api.get(f"/contracts/{contract.pk}/services")
+    assert response.json()["count"] == 22
