@@ -107,13 +107,17 @@ def health(request):
 def _register_routers() -> None:
     from icb.contracts.api import router as contracts_router
     from icb.crm.api import router as crm_router
+    from icb.billing_sync.api import router as billing_sync_router
     from icb.hub.api import router as hub_router
+    from icb.mapping.api import router as mapping_router
     from icb.tenancy.api import router as tenancy_router
 
     api.add_router("/", tenancy_router)
     api.add_router("/", crm_router)
     api.add_router("/", contracts_router)
     api.add_router("/", hub_router)
+    api.add_router("/", mapping_router)
+    api.add_router("/", billing_sync_router)
 
 
 _register_routers()

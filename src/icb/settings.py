@@ -40,6 +40,8 @@ INSTALLED_APPS = [
     "icb.crm",
     "icb.contracts",
     "icb.hub",
+    "icb.mapping",
+    "icb.billing_sync",
     "icb.web",
 ]
 

@@ -9,6 +9,8 @@ urlpatterns = [
     path("", include("icb.crm.urls")),
     path("", include("icb.contracts.urls")),
     path("", include("icb.hub.urls")),
+    path("", include("icb.mapping.urls")),
+    path("", include("icb.billing_sync.urls")),
 ]
 
 handler403 = "icb.web.views.forbidden"

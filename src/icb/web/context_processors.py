@@ -28,6 +28,8 @@ def navigation(request):
             "groups": [
                 {"label": "Finance", "items": [
                     _item("Contracts", "contracts:list", allows(user, Area.CONTRACTS, Level.VIEW)),
+                    _item("Sync history", "billing_sync:runs",
+                          allows(user, Area.CONTRACTS, Level.VIEW)),
                 ]},
             ],
         },
@@ -36,6 +38,10 @@ def navigation(request):
             "groups": [
                 {"label": "CRM", "items": [
                     _item("Accounts", "crm:list", allows(user, Area.CRM_ACCOUNTS, Level.VIEW)),
+                ]},
+                {"label": "My Company", "items": [
+                    _item(f"{settings.ICB_HUB_NAME} Settings", "mapping:page",
+                          allows(user, Area.HUB_SETTINGS, Level.VIEW)),
                 ]},
                 {"label": "Integrations", "items": [
                     _item(settings.ICB_HUB_NAME, "hub:page", user.is_administrator),

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class MappingConfig(AppConfig):
+    name = "icb.mapping"
+    label = "mapping"
+    verbose_name = "Organization mapping"
