@@ -105,9 +105,9 @@ def health(request):
 
 
 def _register_routers() -> None:
+    from icb.billing_sync.api import router as billing_sync_router
     from icb.contracts.api import router as contracts_router
     from icb.crm.api import router as crm_router
-    from icb.billing_sync.api import router as billing_sync_router
     from icb.hub.api import router as hub_router
     from icb.mapping.api import router as mapping_router
     from icb.tenancy.api import router as tenancy_router

@@ -52,9 +52,15 @@ class MappingChange(models.Model):
         ordering = ["-changed_at", "-id"]
         indexes = [models.Index(fields=["company", "account", "-changed_at"])]
 
+    def __str__(self) -> str:
+        return f"{self.action} {self.organization_name} ({self.account_id})"
+
 
 class MappingColumns(models.Model):
     """The module columns a user chose for the mapping page (at most three)."""
 
     user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="mapping_columns")
     module_codes = models.JSONField(default=list)
+
+    def __str__(self) -> str:
+        return ", ".join(self.module_codes)
