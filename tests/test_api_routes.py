@@ -1,0 +1,194 @@
+"""Walks every API route: another company's ids are a 404 everywhere, each role level
+gets exactly what it should, and no route answers 500. A new route fails these tests
+until it is added to the tables below (so nobody forgets its permission)."""
+
+import json
+import re
+
+import pytest
+from django.test import Client
+
+from icb.api import api
+from icb.hub.models import BillingType, Module, Organization
+from icb.tenancy.models import Area
+from tests.factories import make_account, make_contract, make_role, make_service, make_user
+
+DIRECTORY = (Area.HUB_SETTINGS, Area.CONTRACTS)  # either area's level is enough
+ADMIN = "administrator"
+ANY = "any authenticated user"
+
+# (method, path) → (area or areas, level needed) or ADMIN/ANY/None (public).
+ROUTE_PERMISSIONS = {
+    ("GET", "/health"): None,
+    ("GET", "/me"): ANY,
+    ("GET", "/accounts"): (Area.CRM_ACCOUNTS, "view"),
+    ("POST", "/accounts"): (Area.CRM_ACCOUNTS, "modify"),
+    ("GET", "/accounts/{account_id}"): (Area.CRM_ACCOUNTS, "view"),
+    ("PATCH", "/accounts/{account_id}"): (Area.CRM_ACCOUNTS, "modify"),
+    ("GET", "/contracts"): (Area.CONTRACTS, "view"),
+    ("POST", "/contracts"): (Area.CONTRACTS, "modify"),
+    ("GET", "/contracts/{contract_id}"): (Area.CONTRACTS, "view"),
+    ("PATCH", "/contracts/{contract_id}"): (Area.CONTRACTS, "modify"),
+    ("GET", "/contracts/{contract_id}/services"): (Area.CONTRACTS, "view"),
+    ("POST", "/contracts/{contract_id}/services"): (Area.CONTRACTS, "modify"),
+    ("GET", "/services/{service_id}"): (Area.CONTRACTS, "view"),
+    ("PATCH", "/services/{service_id}"): (Area.CONTRACTS, "modify"),
+    ("DELETE", "/services/{service_id}"): (Area.CONTRACTS, "modify"),
+    ("GET", "/services/{service_id}/history"): (Area.CONTRACTS, "view"),
+    ("GET", "/hub"): (Area.SECURITY, "view"),
+    ("POST", "/hub/disconnect"): ADMIN,
+    ("POST", "/hub/refresh"): ADMIN,
+    # The directory is read by the mapping page and by the service window alike.
+    ("GET", "/modules"): (DIRECTORY, "view"),
+    ("GET", "/modules/{code}/organizations"): (DIRECTORY, "view"),
+}
+
+# Bodies that would be valid for the caller's own objects, so a 404 can only come from
+# the lookup and a 403 only from the permission check.
+BODIES = {
+    ("POST", "/accounts"): {"name": "Route Test", "code": "ROUTE-{n}"},
+    ("PATCH", "/accounts/{account_id}"): {"notes": "patched"},
+    ("POST", "/contracts"): {"account_id": "{account_id}", "name": "Route contract",
+                             "start_date": "2026-01-01", "billing_frequency": "monthly",
+                             "currency": "USD"},
+    ("PATCH", "/contracts/{contract_id}"): {"name": "Renamed"},
+    ("POST", "/contracts/{contract_id}/services"): {"name": "Extra", "unit_price": "1.00",
+                                                    "units": "1"},
+    ("PATCH", "/services/{service_id}"): {"units": "3"},
+}
+
+
+def _routes():
+    for _prefix, router in api._routers:
+        for path, path_view in router.path_operations.items():
+            for operation in path_view.operations:
+                for method in operation.methods:
+                    yield method, path
+
+
+ROUTES = sorted(set(_routes()))
+
+
+def test_every_route_has_a_declared_permission():
+    missing = [r for r in ROUTES if r not in ROUTE_PERMISSIONS]
+    assert not missing, f"add these routes to ROUTE_PERMISSIONS: {missing}"
+
+
+def _world(company):
+    tag = f"{company.pk}x{Module.objects.filter(company=company).count()}"
+    account = make_account(company, f"{company.name} Customer", code=f"C{tag}")
+    contract = make_contract(account)
+    service = make_service(contract)
+    module = Module.objects.create(company=company, code=f"mod{tag}", name="RMM")
+    BillingType.objects.create(module=module, code="workstations", name="Workstations")
+    Organization.objects.create(company=company, module=module, external_id="1", name="Org")
+    return {"account_id": account.pk, "contract_id": contract.pk, "service_id": service.pk,
+            "code": module.code}
+
+
+def _fill(template, ids, n=0):
+    if isinstance(template, dict):
+        return {k: _fill(v, ids, n) for k, v in template.items()}
+    if isinstance(template, str):
+        filled = template.replace("{n}", str(n))
+        for key, value in ids.items():
+            if filled == "{" + key + "}":
+                return value
+            filled = filled.replace("{" + key + "}", str(value))
+        return filled
+    return template
+
+
+def _call(client, method, path, ids, n=0, **headers):
+    url = "/api/v1" + _fill(path, ids)
+    body = _fill(BODIES.get((method, path), {}), ids, n)
+    return client.generic(method, url, data=json.dumps(body),
+                          content_type="application/json", **headers)
+
+
+@pytest.mark.django_db
+def test_other_companys_ids_are_404_on_every_route(company, other_company, admin_user):
+    _world(company)
+    foreign = _world(other_company)
+    client = Client()
+    client.force_login(admin_user)
+    checked = 0
+    for method, path in ROUTES:
+        params = re.findall(r"{(\w+)}", path)
+        if not params:
+            continue
+        unknown = [p for p in params if p not in foreign]
+        assert not unknown, f"{method} {path}: add a foreign object for {unknown} in _world"
+        response = _call(client, method, path, foreign)
+        assert response.status_code == 404, (method, path, response.status_code,
+                                             response.content[:200])
+        assert response.json()["detail"]
+        checked += 1
+    assert checked >= 8
+    # The foreign objects are untouched.
+    from icb.contracts.models import Service
+
+    assert Service.objects.get(pk=foreign["service_id"]).units == 10
+
+
+@pytest.mark.django_db
+def test_lists_show_only_the_callers_company(company, other_company, admin_user):
+    _world(company)
+    _world(other_company)
+    client = Client()
+    client.force_login(admin_user)
+    for path in ("/api/v1/accounts", "/api/v1/contracts", "/api/v1/modules"):
+        text = client.get(path).content.decode()
+        assert "Rival MSP" not in text and f"mod{other_company.pk}x" not in text
+
+
+LEVELS = ["none", "view", "modify"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("level", LEVELS)
+def test_each_role_level_gets_what_it_should(company, level):
+    ids = _world(company)
+    everything_else = {a.value: "modify" for a in Area}
+    n = 0
+    for method, path in ROUTES:
+        rule = ROUTE_PERMISSIONS[(method, path)]
+        if rule in (None, ANY, ADMIN):
+            continue
+        areas, needed = rule
+        areas = areas if isinstance(areas, tuple) else (areas,)
+        role = make_role(company, f"{level}-{method}-{path}"[:100],
+                         **{**everything_else, **{a.value: level for a in areas}})
+        user = make_user(company, f"u{n}-{level}@acme.test", role)
+        client = Client()
+        client.force_login(user)
+        n += 1
+        response = _call(client, method, path, ids, n)
+        allowed = LEVELS.index(level) >= LEVELS.index(needed)
+        assert response.status_code < 500, (method, path, response.content[:200])
+        if allowed:
+            assert response.status_code != 403, (method, path, level, response.content[:200])
+        else:
+            assert response.status_code == 403, (method, path, level, response.status_code)
+        if method == "DELETE" and allowed:
+            ids = _world(company)  # the service is gone; later routes need a fresh one
+
+
+@pytest.mark.django_db
+def test_admin_only_routes_refuse_non_administrators(company):
+    _world(company)
+    finance = make_user(company, "fin@acme.test", "Finance")
+    client = Client()
+    client.force_login(finance)
+    for method, path in ROUTES:
+        if ROUTE_PERMISSIONS[(method, path)] == ADMIN:
+            assert _call(client, method, path, {}).status_code == 403, (method, path)
+
+
+@pytest.mark.django_db
+def test_every_route_needs_authentication_except_health(company):
+    ids = _world(company)
+    anonymous = Client()
+    for method, path in ROUTES:
+        expected = 200 if ROUTE_PERMISSIONS[(method, path)] is None else 401
+        assert _call(anonymous, method, path, ids).status_code == expected, (method, path)
