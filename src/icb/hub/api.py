@@ -3,7 +3,7 @@
 from datetime import datetime
 
 from django.core.exceptions import PermissionDenied
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from icb.tenancy.models import Area, Level
 from icb.tenancy.permissions import allows, require, require_administrator
@@ -89,7 +89,9 @@ def hub_refresh(request):
     try:
         services.refresh_directory(company=request.company)
     except HubError as exc:
-        return 502, {"detail": f"Refresh failed: {exc.message} The previous directory is kept."}
+        return Status(
+            502, {"detail": f"Refresh failed: {exc.message} The previous directory is kept."}
+        )
     return _hub_state(request.company)
 
 
