@@ -49,3 +49,12 @@ def make_service(contract, name: str = "Managed Workstations", unit_price: str =
         company=contract.company, contract=contract, name=name,
         unit_price=Decimal(unit_price), units=Decimal(units), **fields,
     )
+
+
+def make_mapping(account, organization, user=None):
+    """Map a hub organization to an account directly (the mapping pages are elsewhere)."""
+    from icb.mapping.models import Mapping
+
+    return Mapping.objects.create(company=account.company, account=account,
+                                  module=organization.module, organization=organization,
+                                  created_by=user)

@@ -14,5 +14,12 @@ app.conf.beat_schedule = {
         "schedule": 60.0 * int(os.environ.get("ICB_HUB_DIRECTORY_REFRESH_MINUTES", "60")),
         "options": {"expires": 300},
     },
+    # Claims due ICB services (nightly at each company's midnight, retries, catch-up)
+    # and enqueues one task per (company, module) batch.
+    "billing_sync.dispatch": {
+        "task": "billing_sync.dispatch",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
 }
 app.autodiscover_tasks()

@@ -1,3 +1,147 @@
-from ninja import Router
+"""Integrated Customer Billing over JSON: turn it on or off for a service, sync a
+service now, and read the sync history. Thin: check, call a service, answer."""
 
-router = Router()
+import datetime
+
+from django.conf import settings
+from ninja import Field, Router, Schema
+
+from icb.contracts import selectors as contract_selectors
+from icb.contracts.api import DecimalOut, ServiceOut, _money
+from icb.tenancy.models import Area, Level
+from icb.tenancy.permissions import require
+from icb.web.pagination import paginate
+
+from . import services
+
+router = Router(tags=["integrated customer billing"])
+
+
+class IcbIn(Schema):
+    module: str = Field(..., description="a module code, e.g. rmm")
+    billing_type: str = Field(..., description="a billing type code of that module")
+
+
+class SyncRunOut(Schema):
+    id: int
+    trigger: str
+    user: str | None
+    started_at: datetime.datetime
+    finished_at: datetime.datetime | None
+    changed: int
+    unchanged: int
+    failed: int
+    mapping_incomplete: int
+    errors: list[dict]
+
+    @staticmethod
+    def resolve_user(obj) -> str | None:
+        return obj.user.email if obj.user_id and obj.user else None
+
+    @staticmethod
+    def resolve_changed(obj) -> int:
+        return obj.services_ok
+
+    @staticmethod
+    def resolve_unchanged(obj) -> int:
+        return obj.services_unchanged
+
+    @staticmethod
+    def resolve_failed(obj) -> int:
+        return obj.services_failed
+
+    @staticmethod
+    def resolve_mapping_incomplete(obj) -> int:
+        return obj.services_incomplete
+
+
+class SyncRunPage(Schema):
+    items: list[SyncRunOut]
+    count: int
+    page: int
+    pages: int
+    page_size: int
+
+
+class SyncRunItemOut(Schema):
+    service_id: int
+    service: str
+    contract_id: int
+    account: str
+    status: str
+    old_units: DecimalOut | None
+    new_units: DecimalOut | None
+    message: str
+
+    @staticmethod
+    def resolve_service(obj) -> str:
+        return obj.service.name
+
+    @staticmethod
+    def resolve_contract_id(obj) -> int:
+        return obj.service.contract_id
+
+    @staticmethod
+    def resolve_account(obj) -> str:
+        return obj.service.contract.account.name
+
+    @staticmethod
+    def resolve_old_units(obj) -> str | None:
+        return _money(obj.old_units)
+
+    @staticmethod
+    def resolve_new_units(obj) -> str | None:
+        return _money(obj.new_units)
+
+
+class SyncRunDetailOut(SyncRunOut):
+    items: list[SyncRunItemOut]
+
+    @staticmethod
+    def resolve_items(obj) -> list:
+        return list(services.run_items(obj))
+
+
+def _service(request, service_id):
+    return contract_selectors.service_get(company=request.company, service_id=service_id)
+
+
+@router.put("/services/{service_id}/icb", response=ServiceOut,
+            summary="Bill a service by Integrated Customer Billing")
+def put_icb(request, service_id: int, payload: IcbIn):
+    """Units then come from the hub: the sum over the organizations mapped to the
+    contract's account in `module` of their `billing_type` quantity. Allowed before a
+    mapping exists (status `mapping_incomplete` at the next sync)."""
+    require(request.user, Area.CONTRACTS, Level.MODIFY)
+    return services.enable_icb(service=_service(request, service_id), actor=request.user,
+                               module=payload.module, billing_type=payload.billing_type)
+
+
+@router.delete("/services/{service_id}/icb", response=ServiceOut,
+               summary="Stop Integrated Customer Billing (units kept, edited by hand again)")
+def delete_icb(request, service_id: int):
+    require(request.user, Area.CONTRACTS, Level.MODIFY)
+    return services.stop_icb(service=_service(request, service_id), actor=request.user)
+
+
+@router.post("/services/{service_id}/sync", response=ServiceOut,
+             summary="Sync an ICB service now")
+def sync_service(request, service_id: int):
+    """Runs the sync in the request and answers the service's new state: units, and
+    `icb.status` `ok`, `mapping_incomplete` or `error` (with `icb.message`)."""
+    require(request.user, Area.CONTRACTS, Level.MODIFY)
+    return services.sync_now(service=_service(request, service_id), actor=request.user)
+
+
+@router.get("/sync-runs", response=SyncRunPage, summary="Sync runs, newest first")
+def list_runs(request, page: int = 1, page_size: int | None = None):
+    require(request.user, Area.CONTRACTS, Level.VIEW)
+    return paginate(services.run_list(company=request.company), page,
+                    page_size or settings.ICB_API_PAGE_SIZE)
+
+
+@router.get("/sync-runs/{run_id}", response=SyncRunDetailOut,
+            summary="A sync run with the result per service")
+def get_run(request, run_id: int):
+    require(request.user, Area.CONTRACTS, Level.VIEW)
+    return services.run_get(company=request.company, run_id=run_id)

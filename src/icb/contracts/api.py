@@ -87,6 +87,17 @@ class ContractPatch(Schema):
     status: str | None = None
 
 
+class ServiceIcbOut(Schema):
+    """Integrated Customer Billing state of a service (times in UTC)."""
+
+    module: str | None
+    billing_type: str | None
+    status: str = Field(..., description="never, ok, mapping_incomplete or error")
+    message: str
+    last_sync_at: datetime.datetime | None
+    next_sync_at: datetime.datetime | None
+
+
 class ServiceOut(Schema):
     id: int
     contract_id: int
@@ -97,6 +108,19 @@ class ServiceOut(Schema):
     amount: DecimalOut
     currency: str
     updated_at: datetime.datetime
+    billing_mode: str = Field(..., description="manual or icb")
+    icb: ServiceIcbOut | None = Field(None, description="null while billed manually")
+
+    @staticmethod
+    def resolve_icb(obj) -> dict | None:
+        if obj.billing_mode != "icb":
+            return None
+        return {
+            "module": obj.icb_module.code if obj.icb_module_id else None,
+            "billing_type": obj.icb_billing_type.code if obj.icb_billing_type_id else None,
+            "status": obj.icb_status, "message": obj.icb_message,
+            "last_sync_at": obj.last_sync_at, "next_sync_at": obj.next_sync_at,
+        }
 
     @staticmethod
     def resolve_unit_price(obj) -> str:
@@ -228,7 +252,10 @@ def update_contract(request, contract_id: int, payload: ContractPatch):
 def list_services(request, contract_id: int, page: int = 1, page_size: int | None = None):
     require(request.user, Area.CONTRACTS, Level.VIEW)
     contract = selectors.contract_get(company=request.company, contract_id=contract_id)
-    result = _page(selectors.service_list(contract=contract), page, page_size)
+    result = _page(
+        selectors.service_list(contract=contract).select_related("icb_module",
+                                                                 "icb_billing_type"),
+        page, page_size)
     for service in result.items:
         service.contract = contract
     return result

@@ -61,6 +61,18 @@ class Contract(models.Model):
             raise ValidationError({"end_date": "The end date cannot be before the start date."})
 
 
+class BillingMode(models.TextChoices):
+    MANUAL = "manual", "Manual"
+    ICB = "icb", "Integrated Customer Billing"
+
+
+class SyncStatus(models.TextChoices):
+    NEVER = "never", "Not synced yet"
+    OK = "ok", "Synced"
+    MAPPING_INCOMPLETE = "mapping_incomplete", "Mapping Settings Incomplete"
+    ERROR = "error", "Sync failed"
+
+
 class Service(models.Model):
     """A line of a contract's Billing Information, billed at units × unit price."""
 
@@ -77,9 +89,35 @@ class Service(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # --- Integrated Customer Billing (the sync engine in icb.billing_sync keeps these) --
+    billing_mode = models.CharField(
+        max_length=8, choices=BillingMode.choices, default=BillingMode.MANUAL
+    )
+    icb_module = models.ForeignKey(
+        "hub.Module", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    icb_billing_type = models.ForeignKey(
+        "hub.BillingType", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    icb_status = models.CharField(
+        max_length=20, choices=SyncStatus.choices, default=SyncStatus.NEVER
+    )
+    icb_message = models.CharField(max_length=500, blank=True)
+    last_sync_at = models.DateTimeField(null=True, blank=True)
+    # UTC; the next midnight in the company's time zone, or a retry time after a failure.
+    next_sync_at = models.DateTimeField(null=True, blank=True)
+    # A dispatcher's claim: only the holder of `sync_claim_token` may write the result,
+    # and an expired claim (a dead worker) can be taken again.
+    sync_claimed_until = models.DateTimeField(null=True, blank=True)
+    sync_claim_token = models.CharField(max_length=32, blank=True)
+    sync_retry_count = models.PositiveIntegerField(default=0)
+
     class Meta:
         ordering = ["contract_id", "name", "id"]
-        indexes = [models.Index(fields=["company", "contract"])]
+        indexes = [
+            models.Index(fields=["company", "contract"]),
+            models.Index(fields=["billing_mode", "next_sync_at"], name="service_sync_due"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(units__gte=0), name="service_units_not_negative"
@@ -95,6 +133,10 @@ class Service(models.Model):
     @property
     def amount(self) -> Decimal:
         return line_amount(self.units, self.unit_price)
+
+    @property
+    def is_icb(self) -> bool:
+        return self.billing_mode == BillingMode.ICB
 
 
 class UnitChangeSource(models.TextChoices):

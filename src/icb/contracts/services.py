@@ -12,7 +12,7 @@ from decimal import Decimal, InvalidOperation
 from django.db import transaction
 
 from icb.crm.models import Account
-from icb.errors import InvalidInput
+from icb.errors import Conflict, InvalidInput
 from icb.money import CENT, CURRENCIES
 from icb.tenancy.models import Company, User
 from icb.tenancy.services import full_clean_or_raise
@@ -244,6 +244,10 @@ def service_update(*, service: Service, actor, **changes) -> Service:
     with transaction.atomic():
         locked = Service.objects.select_for_update().get(pk=service.pk)
         old_units = locked.units
+        if locked.is_icb and "units" in parsed and parsed["units"] != old_units:
+            raise Conflict(
+                "The units of this service come from Integrated Customer Billing. Stop "
+                "Integrated Customer Billing to edit them by hand.", field="units")
         for field, value in parsed.items():
             setattr(locked, field, value)
         full_clean_or_raise(locked)

@@ -3,11 +3,12 @@ render. Reading needs the contracts "view" level, any POST "modify" (area_requir
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from icb.errors import InvalidInput
+from icb.errors import InvalidInput, ServiceError
 from icb.tenancy.models import Area, Level
 from icb.tenancy.permissions import allows, area_required
 from icb.web.pagination import paginate
@@ -84,8 +85,25 @@ def contract_create(request):
     return render(request, "contracts/create.html", {"form": form})
 
 
+def _icb_views():
+    from icb.billing_sync import views as icb_views
+
+    return icb_views
+
+
+def _icb_services():
+    from icb.billing_sync import services as icb_services
+
+    return icb_services
+
+
+def _posted_icb(request) -> tuple[str, str]:
+    return (request.POST.get("icb_module", "").strip()[:64],
+            request.POST.get("icb_billing_type", "").strip()[:64])
+
+
 def _render_detail(request, contract, *, contract_form=None, service_form=None, tab=None,
-                   open_dialog=False):
+                   open_dialog=False, icb_module=None, icb_billing_type=None, icb_error=""):
     can_modify = _can_modify(request)
     accounts = selectors.account_choices(company=request.company, include_id=contract.account_id)
     if contract_form is None:
@@ -96,7 +114,16 @@ def _render_detail(request, contract, *, contract_form=None, service_form=None, 
     if service_form is None:
         service_form = ServiceForm(initial={"units": "1"}, auto_id="service-%s",
                                    currency=contract.currency)
-    service_rows = list(selectors.service_list(contract=contract))
+    service_rows = list(selectors.service_list(contract=contract).select_related(
+        "icb_module", "icb_billing_type"))
+    icb_services = _icb_services()
+    if any(row.is_icb for row in service_rows):
+        mapped = icb_services.mapped_module_ids(company=request.company,
+                                                account_id=contract.account_id)
+        for row in service_rows:
+            row.icb_display = icb_services.icb_display(row, mapped)
+    icb = _icb_views().icb_tab_context(request, contract, module=icb_module,
+                                       billing_type=icb_billing_type, error=icb_error)
     if tab not in TABS:
         tab = request.GET.get("tab")
     if tab not in TABS:
@@ -105,6 +132,7 @@ def _render_detail(request, contract, *, contract_form=None, service_form=None, 
         "contract": contract, "contract_form": contract_form, "service_form": service_form,
         "services": service_rows, "total": selectors.services_total(service_rows),
         "tab": tab, "open_dialog": open_dialog, "can_modify": can_modify,
+        "icb": icb, "icb_selected": bool(icb_error),
     })
 
 
@@ -133,17 +161,29 @@ def contract_detail(request, contract_id):
 def service_create(request, contract_id):
     contract = _contract_or_404(request, contract_id)
     form = ServiceForm(request.POST, auto_id="service-%s", currency=contract.currency)
+    module, billing_type = _posted_icb(request)
+    icb_error = ""
     if form.is_valid():
         try:
-            service = services.service_create(
-                contract=contract, actor=request.user, **form.cleaned_data
-            )
-        except InvalidInput as exc:
-            apply_errors(form, exc)
+            with transaction.atomic():
+                service = services.service_create(
+                    contract=contract, actor=request.user, **form.cleaned_data
+                )
+                if module:
+                    try:
+                        _icb_services().enable_icb(service=service, actor=request.user,
+                                                   module=module, billing_type=billing_type)
+                    except ServiceError as exc:
+                        icb_error = exc.message
+                        raise
+        except ServiceError as exc:
+            if not icb_error:
+                apply_errors(form, exc)
         else:
             messages.success(request, f"Service “{service.name}” was added.")
             return redirect(reverse("contracts:detail", args=[contract.pk]) + "?tab=billing")
-    return _render_detail(request, contract, service_form=form, tab="billing", open_dialog=True)
+    return _render_detail(request, contract, service_form=form, tab="billing", open_dialog=True,
+                          icb_module=module, icb_billing_type=billing_type, icb_error=icb_error)
 
 
 def _service_or_404(request, contract_id, service_id):
@@ -152,16 +192,29 @@ def _service_or_404(request, contract_id, service_id):
     )
 
 
-def _render_service(request, service, *, form=None):
+def _lock_units(form, service) -> None:
+    """While ICB is active the units come from the sync: shown, not editable."""
+    if service.is_icb:
+        form.fields["units"].disabled = True
+        form.fields["units"].help_text = ("Synced by Integrated Customer Billing; stop it to "
+                                          "edit the units by hand.")
+
+
+def _render_service(request, service, *, form=None, icb_module=None, icb_billing_type=None,
+                    icb_error=""):
     can_modify = _can_modify(request)
     if form is None:
         form = ServiceForm(initial=_service_initial(service), read_only=not can_modify,
                            auto_id="service-%s", currency=service.contract.currency)
+    _lock_units(form, service)
     history = paginate(selectors.service_history(service=service), request.GET.get("page"),
                        HISTORY_PAGE_SIZE)
+    icb = _icb_views().icb_tab_context(request, service.contract, service, module=icb_module,
+                                       billing_type=icb_billing_type, error=icb_error)
     return render(request, "contracts/service_detail.html", {
         "service": service, "contract": service.contract, "form": form,
-        "history": history, "can_modify": can_modify,
+        "history": history, "can_modify": can_modify, "icb": icb,
+        "icb_selected": bool(icb_error),
     })
 
 
@@ -171,18 +224,39 @@ def service_detail(request, contract_id, service_id):
     service = _service_or_404(request, contract_id, service_id)
     if request.method != "POST":
         return _render_service(request, service)
-    form = ServiceForm(request.POST, auto_id="service-%s", currency=service.contract.currency)
+    form = ServiceForm(request.POST, initial=_service_initial(service), auto_id="service-%s",
+                       currency=service.contract.currency)
+    _lock_units(form, service)
+    module, billing_type = _posted_icb(request)
+    icb_error = ""
     if form.is_valid():
+        changes = dict(form.cleaned_data)
+        if service.is_icb:
+            changes.pop("units", None)  # the sync owns them
+        icb_services = _icb_services()
         try:
-            services.service_update(service=service, actor=request.user, **form.cleaned_data)
-        except InvalidInput as exc:
-            apply_errors(form, exc)
+            with transaction.atomic():
+                service = services.service_update(service=service, actor=request.user,
+                                                  **changes)
+                try:
+                    if module:
+                        icb_services.enable_icb(service=service, actor=request.user,
+                                                module=module, billing_type=billing_type)
+                    elif service.is_icb and "icb_module" in request.POST:
+                        icb_services.stop_icb(service=service, actor=request.user)
+                except ServiceError as exc:
+                    icb_error = exc.message
+                    raise
+        except ServiceError as exc:
+            if not icb_error:
+                apply_errors(form, exc)
             service = _service_or_404(request, contract_id, service_id)
         else:
             messages.success(request, "The service was saved.")
             return redirect("contracts:service_detail", contract_id=contract_id,
                             service_id=service.pk)
-    return _render_service(request, service, form=form)
+    return _render_service(request, service, form=form, icb_module=module,
+                           icb_billing_type=billing_type, icb_error=icb_error)
 
 
 @area_required(Area.CONTRACTS)

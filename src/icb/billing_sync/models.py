@@ -1,0 +1,69 @@
+"""Sync runs: one per company per dispatch (nightly or retry) or per manual sync, with
+one item per service it touched. The services' own sync state (mode, module, billing
+type, status, message, last/next sync, claim) lives on contracts.Service."""
+
+from django.db import models
+from django.utils import timezone
+
+from icb.contracts.models import Service
+from icb.tenancy.models import Company, User
+
+
+class SyncTrigger(models.TextChoices):
+    NIGHTLY = "nightly", "Nightly"
+    MANUAL = "manual", "Manual"
+    RETRY = "retry", "Retry"
+
+
+class SyncRun(models.Model):
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    trigger = models.CharField(max_length=8, choices=SyncTrigger.choices)
+    user = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True,
+                             related_name="+")
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # A run is split into group tasks (per module, at most BATCH_SIZE services each);
+    # it is finished when every group has reported.
+    groups_total = models.PositiveIntegerField(default=0)
+    groups_done = models.PositiveIntegerField(default=0)
+    services_ok = models.PositiveIntegerField("changed", default=0)
+    services_unchanged = models.PositiveIntegerField(default=0)
+    services_failed = models.PositiveIntegerField(default=0)
+    services_incomplete = models.PositiveIntegerField(default=0)
+    # [{"module": "rmm", "message": "...", "services": 12}, ...]
+    errors = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["company", "-started_at"])]
+
+    def __str__(self) -> str:
+        return f"Sync run {self.pk} ({self.trigger})"
+
+    @property
+    def services_total(self) -> int:
+        return (self.services_ok + self.services_unchanged + self.services_failed
+                + self.services_incomplete)
+
+
+class ItemStatus(models.TextChoices):
+    CHANGED = "changed", "Units changed"
+    UNCHANGED = "unchanged", "Unchanged"
+    MAPPING_INCOMPLETE = "mapping_incomplete", "Mapping Settings Incomplete"
+    ERROR = "error", "Failed"
+
+
+class SyncRunItem(models.Model):
+    run = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="items")
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=20, choices=ItemStatus.choices)
+    old_units = models.DecimalField(max_digits=12, decimal_places=2, null=True)
+    new_units = models.DecimalField(max_digits=12, decimal_places=2, null=True)
+    message = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.run_id}/{self.service_id}: {self.status}"

@@ -1,0 +1,152 @@
+"""Use cases of Integrated Customer Billing on a service: turn it on (module + billing
+type), stop it, sync it now; and the reads the pages and the API share (live mapping
+state, sync runs)."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from icb.contracts.models import BillingMode, Service, SyncStatus
+from icb.errors import Conflict, InvalidInput
+from icb.hub import services as hub_services
+from icb.hub.models import BillingType, Module
+from icb.mapping.models import Mapping
+from icb.tenancy.models import Company, User
+
+from . import engine
+from .models import SyncRun
+from .scheduling import next_midnight
+
+NOT_MAPPED_MESSAGE = (
+    "Module organization is not mapped to an account. Please complete ITC Mapping found in "
+    "CRM Account, in order to utilize automated ITC billing."
+)
+
+
+def _code(value, *, field: str, what: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput(f"Choose a {what}.", field=field)
+    return value.strip()[:64]
+
+
+def resolve_icb_choice(*, company: Company, module, billing_type) -> tuple[Module, BillingType]:
+    """The module and billing type named by their codes, or a 422 naming the field."""
+    module_code = _code(module, field="module", what="module")
+    type_code = _code(billing_type, field="billing_type", what="billing type")
+    found = Module.objects.filter(company=company, code=module_code,
+                                  removed_at__isnull=True).first()
+    if found is None:
+        raise InvalidInput(f"Unknown module “{module_code}”.", field="module")
+    kind = BillingType.objects.filter(module=found, code=type_code,
+                                      removed_at__isnull=True).first()
+    if kind is None:
+        raise InvalidInput(
+            f"Unknown billing type “{type_code}” for the module {found.name}.",
+            field="billing_type")
+    return found, kind
+
+
+def enable_icb(*, service: Service, actor, module, billing_type) -> Service:
+    """Bill the service by ICB from (module, billing type). Allowed without a mapping
+    (the service then shows "Mapping Settings Incomplete"). The first sync is the next
+    nightly one, or a manual sync. Changing the module or billing type drops any claim
+    in flight, so a sync started with the old choice writes nothing."""
+    if not hub_services.is_connected(service.company):
+        raise Conflict(f"{hub_services.hub_name()} is not connected; set it up first.")
+    found, kind = resolve_icb_choice(company=service.company, module=module,
+                                     billing_type=billing_type)
+    with transaction.atomic():
+        locked = Service.objects.select_for_update().get(pk=service.pk)
+        same = (locked.is_icb and locked.icb_module_id == found.pk
+                and locked.icb_billing_type_id == kind.pk)
+        if not same:
+            locked.billing_mode = BillingMode.ICB
+            locked.icb_module, locked.icb_billing_type = found, kind
+            locked.icb_status, locked.icb_message = SyncStatus.NEVER, ""
+            locked.last_sync_at = None
+            locked.next_sync_at = next_midnight(timezone.now(), service.company.zone)
+            locked.sync_claim_token, locked.sync_claimed_until = "", None
+            locked.sync_retry_count = 0
+            locked.save()
+    return _reloaded(service)
+
+
+def stop_icb(*, service: Service, actor) -> Service:
+    """End ICB: the units stay as last synced and are edited by hand again."""
+    with transaction.atomic():
+        locked = Service.objects.select_for_update().get(pk=service.pk)
+        locked.billing_mode = BillingMode.MANUAL
+        locked.icb_module = locked.icb_billing_type = None
+        locked.icb_status, locked.icb_message = SyncStatus.NEVER, ""
+        locked.last_sync_at = locked.next_sync_at = None
+        locked.sync_claim_token, locked.sync_claimed_until = "", None
+        locked.sync_retry_count = 0
+        locked.save()
+    return _reloaded(service)
+
+
+def sync_now(*, service: Service, actor: User | None) -> Service:
+    """A manual sync, run here and now; answers the service with its new state."""
+    if not service.is_icb:
+        raise Conflict("This service is billed manually; turn on Integrated Customer "
+                       "Billing first.")
+    engine.sync_one(service, user=actor if isinstance(actor, User) and actor.pk else None)
+    return _reloaded(service)
+
+
+def _reloaded(service: Service) -> Service:
+    fresh = (Service.objects.select_related("contract__account", "icb_module",
+                                            "icb_billing_type").get(pk=service.pk))
+    return fresh
+
+
+# --- reads ------------------------------------------------------------------------------------
+
+def mapped_module_ids(*, company: Company, account_id: int) -> set[int]:
+    """Modules in which the account has at least one organization mapped (live)."""
+    return set(Mapping.objects.filter(company=company, account_id=account_id)
+               .values_list("module_id", flat=True).distinct())
+
+
+def icb_display(service: Service, mapped_modules: set[int] | None = None) -> dict | None:
+    """What the pages show about a service's ICB state: "Mapping Settings Incomplete"
+    as soon as (and as long as) the account has no organization mapped in the module,
+    whatever the last sync said."""
+    if not service.is_icb:
+        return None
+    if mapped_modules is None:
+        mapped_modules = mapped_module_ids(company=service.company,
+                                           account_id=service.contract.account_id)
+    incomplete = service.icb_module_id not in mapped_modules
+    if incomplete:
+        state, message = SyncStatus.MAPPING_INCOMPLETE, engine.MAPPING_INCOMPLETE_MESSAGE
+    else:
+        state = service.icb_status
+        if state == SyncStatus.MAPPING_INCOMPLETE:
+            state = SyncStatus.NEVER if service.last_sync_at is None else SyncStatus.OK
+        message = service.icb_message if state == SyncStatus.ERROR else ""
+    return {"state": state, "message": message, "mapped": not incomplete,
+            "last_sync_at": service.last_sync_at, "next_sync_at": service.next_sync_at}
+
+
+def run_list(*, company: Company) -> QuerySet[SyncRun]:
+    return SyncRun.objects.filter(company=company).select_related("user").order_by(
+        "-started_at", "-id")
+
+
+def run_get(*, company: Company, run_id) -> SyncRun:
+    from icb.contracts.selectors import valid_id
+
+    pk = valid_id(run_id)
+    run = SyncRun.objects.filter(company=company, pk=pk).select_related("user").first() \
+        if pk else None
+    if run is None:
+        raise Http404("Unknown sync run.")
+    return run
+
+
+def run_items(run: SyncRun):
+    return run.items.select_related("service__contract__account").order_by("id")

@@ -1,0 +1,62 @@
+"""Fixtures of the sync tests: the sandbox hub connected, one account with a contract,
+and hub organizations made for each test (fresh ids, known quantities)."""
+
+import uuid
+
+import pytest
+
+from icb.hub.models import Module, Organization
+from tests.factories import make_account, make_contract, make_mapping, make_service
+from tests.hub.conftest import connect, hub, sandbox  # noqa: F401  (fixtures)
+
+
+@pytest.fixture
+def connected(hub, admin_client, company):  # noqa: F811
+    connect(admin_client)
+    return hub
+
+
+@pytest.fixture
+def account(company):
+    return make_account(company, "Harbor Dental Group", "HARBOR")
+
+
+@pytest.fixture
+def contract(account):
+    return make_contract(account, "Managed Services")
+
+
+class Orgs:
+    """Adds organizations to the sandbox and to the stored directory at once."""
+
+    def __init__(self, sandbox_hub, company):
+        self.hub, self.company = sandbox_hub, company
+
+    def add(self, module="rmm", name="Org", parent=None, **quantities):
+        external_id = f"t-{uuid.uuid4().hex[:10]}"
+        self.hub.add_organization(module, name, id=external_id,
+                                  parent_id=parent.external_id if parent else None,
+                                  quantities={k: str(v) for k, v in quantities.items()})
+        return Organization.objects.create(
+            company=self.company, module=Module.objects.get(company=self.company, code=module),
+            external_id=external_id, name=name,
+            parent_external_id=parent.external_id if parent else "")
+
+    def mapped(self, account, module="rmm", name="Org", parent=None, **quantities):
+        org = self.add(module, name, parent, **quantities)
+        make_mapping(account, org)
+        return org
+
+
+@pytest.fixture
+def orgs(connected, company):
+    return Orgs(connected, company)
+
+
+@pytest.fixture
+def icb_service(contract, connected, admin_user):
+    from icb.billing_sync.services import enable_icb
+
+    service = make_service(contract, "Managed Workstations", units="10")
+    return enable_icb(service=service, actor=admin_user, module="rmm",
+                      billing_type="workstations")

@@ -1,0 +1,109 @@
+"""A finance admin bills a service by Integrated Customer Billing, in Chromium."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from icb.contracts.models import Service
+from icb.hub import services as hub_services
+from icb.hub.crypto import encrypt
+from icb.hub.models import HubConnection, Module, Organization
+from tests.e2e.conftest import login
+from tests.factories import (
+    PASSWORD,
+    make_account,
+    make_company,
+    make_contract,
+    make_mapping,
+    make_user,
+)
+from tests.hub.conftest import hub, sandbox  # noqa: F401  (fixtures)
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+NOT_MAPPED = ("Module organization is not mapped to an account. Please complete ITC Mapping "
+              "found in CRM Account, in order to utilize automated ITC billing.")
+
+
+def _connect(company, sandbox):  # noqa: F811
+    """Connect without the browser redirect: the sandbox's own token flow, stored the way
+    the product stores it, then the directory read as after a real connect."""
+    tokens = sandbox.obtain_tokens()
+    HubConnection.objects.create(
+        company=company, access_token_encrypted=encrypt(tokens["access_token"]),
+        refresh_token_encrypted=encrypt(tokens["refresh_token"]),
+        access_token_expires_at=timezone.now() + timedelta(seconds=tokens["expires_in"]),
+        scope=tokens.get("scope", ""))
+    hub_services.refresh_directory(company=company)
+
+
+def test_add_an_icb_service_map_sync_and_stop(page, live_server, hub):  # noqa: F811
+    company = make_company("Acme MSP")
+    make_user(company, "admin@acme.test")
+    account = make_account(company, "Harbor Dental Group", "HARBOR")
+    contract = make_contract(account, "Managed Services")
+    _connect(company, hub)
+    login(page, live_server, "admin@acme.test", PASSWORD)
+
+    page.goto(f"{live_server.url}/finance/contracts/{contract.pk}/?tab=billing")
+    page.get_by_role("button", name="Add", exact=True).click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Service name").fill("Managed Workstations")
+    dialog.get_by_label("Unit price (USD)").fill("45")
+    dialog.locator("#service-units").fill("1")
+    dialog.get_by_role("tab", name="Integrated Customer Billing").click()
+    dialog.get_by_label("Module", exact=True).select_option(label="RMM")
+    dialog.get_by_label("Billing Type", exact=True).select_option(label="Desktop & Laptop")
+
+    triangle = dialog.get_by_role("img", name=NOT_MAPPED)
+    expect(triangle).to_be_visible()
+    triangle.hover()
+    tooltip = dialog.get_by_role("tooltip")
+    expect(tooltip).to_be_visible()
+    expect(tooltip.locator(".icb-tooltip-text")).to_have_text(NOT_MAPPED)
+    link = tooltip.get_by_role("link", name="Open the Integration Mapping")
+    expect(link).to_be_visible()
+    expect(link).to_have_attribute(
+        "href", f"/admin/crm/accounts/{account.pk}/?tab=icb#itc-integrations-mapping")
+    dialog.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Service “Managed Workstations” was added.")).to_be_visible()
+
+    # Reopen: the mapping is incomplete, shown under Last Sync.
+    page.get_by_role("link", name="Managed Workstations").click()
+    state = page.get_by_role("definition").filter(has_text="Mapping Settings Incomplete")
+    expect(state).to_be_visible()
+    expect(page.locator("dt", has_text="Last Sync")).to_be_visible()
+    expect(page.locator("#service-units")).to_be_disabled()
+
+    # Map an organization (as the mapping page would), then sync now.
+    rmm = Module.objects.get(company=company, code="rmm")
+    org = Organization.objects.filter(module=rmm, parent_external_id="").first()
+    hub.set_quantity("rmm", org.external_id, "workstations", "23")
+    make_mapping(account, org)
+    page.get_by_role("button", name="Sync now").click()
+    expect(page.get_by_text("Synced: 23.00 units.")).to_be_visible()
+    expect(page.locator("#service-units")).to_have_value("23.00")
+    service = Service.objects.get(name="Managed Workstations")
+    zone = company.zone
+    last = service.last_sync_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    following = service.next_sync_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    expect(page.locator("[data-icb-last-sync]")).to_contain_text(last)
+    expect(page.locator("[data-icb-next-sync]")).to_contain_text(following)
+    assert following.endswith("00:00")
+    expect(page.get_by_text("Mapping Settings Incomplete")).to_have_count(0)
+
+    # Stop: confirm, units kept and editable again.
+    page.once("dialog", lambda d: d.accept())
+    page.get_by_role("button", name="Stop Integrated Customer Billing").click()
+    expect(page.get_by_text("billed manually again")).to_be_visible()
+    units = page.locator("#service-units")
+    expect(units).to_be_enabled()
+    expect(units).to_have_value("23.00")
+    units.fill("24")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_text("The service was saved.")).to_be_visible()
+    assert str(Service.objects.get(pk=service.pk).units) == "24.00"
+    assert re.match(r"\d{4}-\d\d-\d\d", last)
