@@ -51,7 +51,7 @@ def test_connect_from_the_service_window_and_disconnect(page, live_server, hub_s
 
     expect(page.get_by_text("Operation is completed successfully.")).to_be_visible()
     expect(page.get_by_role("switch")).to_have_attribute("aria-checked", "true")
-    expect(page.get_by_text("admin@acme.test")).to_be_visible()
+    expect(page.get_by_role("main").get_by_text("admin@acme.test")).to_be_visible()
     expect(page.get_by_role("cell", name="RMM", exact=False).first).to_be_visible()
     assert HubConnection.objects.filter(company=company).exists()
     assert Module.objects.filter(company=company).count() >= 6
