@@ -9,6 +9,7 @@ import pytest
 from django.test import Client
 
 from icb.api import api
+from icb.billing_sync.models import SyncRun
 from icb.hub.models import BillingType, Module, Organization
 from icb.tenancy.models import Area
 from tests.factories import make_account, make_contract, make_role, make_service, make_user
@@ -35,6 +36,19 @@ ROUTE_PERMISSIONS = {
     ("PATCH", "/services/{service_id}"): (Area.CONTRACTS, "modify"),
     ("DELETE", "/services/{service_id}"): (Area.CONTRACTS, "modify"),
     ("GET", "/services/{service_id}/history"): (Area.CONTRACTS, "view"),
+    ("PUT", "/services/{service_id}/icb"): (Area.CONTRACTS, "modify"),
+    ("DELETE", "/services/{service_id}/icb"): (Area.CONTRACTS, "modify"),
+    ("POST", "/services/{service_id}/sync"): (Area.CONTRACTS, "modify"),
+    ("GET", "/sync-runs"): (Area.CONTRACTS, "view"),
+    ("GET", "/sync-runs/{run_id}"): (Area.CONTRACTS, "view"),
+    ("GET", "/mappings"): (Area.HUB_SETTINGS, "view"),
+    ("GET", "/mappings/columns"): (Area.HUB_SETTINGS, "view"),
+    ("PUT", "/mappings/columns"): (Area.HUB_SETTINGS, "view"),  # a personal preference
+    ("GET", "/mappings/organizations"): (Area.HUB_SETTINGS, "view"),
+    ("GET", "/mapping-changes"): (Area.HUB_SETTINGS, "view"),
+    ("GET", "/accounts/{account_id}/mappings"): (Area.HUB_SETTINGS, "view"),
+    ("POST", "/mappings/changes"): (Area.HUB_SETTINGS, "modify"),
+    ("PUT", "/accounts/{account_id}/mappings"): (Area.HUB_SETTINGS, "modify"),
     ("GET", "/hub"): (Area.SECURITY, "view"),
     ("POST", "/hub/disconnect"): ADMIN,
     ("POST", "/hub/refresh"): ADMIN,
@@ -55,6 +69,10 @@ BODIES = {
     ("POST", "/contracts/{contract_id}/services"): {"name": "Extra", "unit_price": "1.00",
                                                     "units": "1"},
     ("PATCH", "/services/{service_id}"): {"units": "3"},
+    ("PUT", "/services/{service_id}/icb"): {"module": "{code}", "billing_type": "workstations"},
+    ("POST", "/mappings/changes"): {"changes": []},
+    ("PUT", "/mappings/columns"): {"modules": []},
+    ("PUT", "/accounts/{account_id}/mappings"): {},
 }
 
 
@@ -82,8 +100,9 @@ def _world(company):
     module = Module.objects.create(company=company, code=f"mod{tag}", name="RMM")
     BillingType.objects.create(module=module, code="workstations", name="Workstations")
     Organization.objects.create(company=company, module=module, external_id="1", name="Org")
+    run = SyncRun.objects.create(company=company, trigger="manual")
     return {"account_id": account.pk, "contract_id": contract.pk, "service_id": service.pk,
-            "code": module.code}
+            "code": module.code, "run_id": run.pk}
 
 
 def _fill(template, ids, n=0):

@@ -5,6 +5,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 
 from icb.errors import ServiceError
+from icb.mapping.views import account_section as account_mapping_section
 from icb.tenancy.models import Area, Level
 from icb.tenancy.permissions import allows, area_required
 from icb.web.pagination import paginate
@@ -86,5 +87,6 @@ def account_detail(request, account_id: int):
         "form": form,
         "can_modify": can_modify,
         "contracts": selectors.account_contracts(account=account),
+        "itc_mapping": account_mapping_section(request, account),
         "active_tab": tab if tab in TABS and request.method != "POST" else "general",
     })

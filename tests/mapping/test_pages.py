@@ -1,0 +1,153 @@
+import re
+
+import pytest
+
+from icb.mapping.models import Mapping
+from icb.mapping.services import CellChange, apply_changes, set_columns
+from tests.factories import make_account
+
+PAGE = "/admin/my-company/hub-settings/"
+
+
+def detail(account):
+    return f"/admin/crm/accounts/{account.pk}/"
+
+
+def section_of(html):
+    found = re.search(r'<section id="itc-integrations-mapping".*?</section>', html, re.S)
+    assert found
+    return found.group(0)
+
+
+@pytest.fixture
+def mapped(company, admin_user, orgs, accounts):
+    apply_changes(company=company, user=admin_user, changes=[
+        CellChange(accounts["harbor"].pk, "rmm", add=["R-100", "R-101"]),
+        CellChange(accounts["harbor"].pk, "backup", add=["B-1"])])
+
+
+def test_not_connected_shows_requires_setup(admin_client, accounts, modules):
+    html = admin_client.get(PAGE).content.decode()
+    assert "Requires Integration Hub integration Set up." in html
+    assert 'href="/admin/integrations/hub/"' in html
+    assert "data-mapping-root" not in html
+
+
+def test_page_shows_accounts_chosen_columns_chips_and_not_mapped(admin_client, admin_user,
+                                                                 connected, mapped, accounts):
+    set_columns(user=admin_user, modules=["rmm", "backup"])
+    response = admin_client.get(PAGE)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "<h1>Organization Mapping</h1>" in html
+    assert re.search(r'<th scope="col">RMM</th>\s*<th scope="col">Backup</th>', html)
+    assert "Documentation</th>" not in html  # not a chosen column
+    assert html.count("data-cell ") == 3 * 2
+    assert 'data-org-id="R-100"' in html and 'data-org-id="R-101"' in html
+    assert ">Not mapped<" in html
+    assert 'aria-label="Choose columns"' in html
+    assert "data-mapping-save" in html and "data-can-modify" in html
+    assert "mapping/mapping.js" in html
+    assert 'aria-label="Remove Harbor Dental (R-100)"' in html
+
+
+def test_page_flags_removed_and_inactive_organizations(admin_client, admin_user, connected,
+                                                       mapped, orgs):
+    orgs["harbor"].removed_at = "2026-03-01T00:00:00Z"
+    orgs["harbor"].status = "inactive"
+    orgs["harbor"].save()
+    set_columns(user=admin_user, modules=["rmm"])
+    html = admin_client.get(PAGE).content.decode()
+    assert "chip is-removed is-inactive" in html
+    assert "Removed from Integration Hub" in html and ">Inactive</span>" in html
+
+
+def test_filters_and_pagination(admin_client, company, connected, modules):
+    for i in range(55):
+        make_account(company, f"Client {i:03}", f"C{i:03}", is_active=i % 5 != 0)
+    html = admin_client.get(PAGE).content.decode()
+    assert html.count('<th scope="row">') == 50 and "Page 1 of 2" in html
+    html = admin_client.get(PAGE, {"page": 2}).content.decode()
+    assert html.count('<th scope="row">') == 5
+    html = admin_client.get(PAGE, {"name": "client 01"}).content.decode()
+    assert html.count('<th scope="row">') == 10
+    html = admin_client.get(PAGE, {"code": "C054"}).content.decode()
+    assert html.count('<th scope="row">') == 1
+    html = admin_client.get(PAGE, {"status": "inactive"}).content.decode()
+    assert html.count('<th scope="row">') == 11
+
+
+def test_page_query_count_is_constant(admin_client, company, connected, modules,
+                                      django_assert_max_num_queries):
+    rmm = modules["rmm"]
+    from tests.mapping.conftest import make_org
+
+    for i in range(60):
+        account = make_account(company, f"Client {i:03}", f"C{i:03}")
+        Mapping.objects.create(company=company, account=account, module=rmm,
+                               organization=make_org(rmm, f"O-{i}", f"Org {i}"))
+    with django_assert_max_num_queries(12):
+        assert admin_client.get(PAGE).status_code == 200
+
+
+def test_view_user_sees_a_read_only_page(client, viewer, connected, mapped):
+    set_columns(user=viewer, modules=["rmm"])
+    client.force_login(viewer)
+    html = client.get(PAGE).content.decode()
+    assert 'data-org-id="R-100"' in html
+    assert "data-mapping-save" not in html and "data-can-modify" not in html
+    assert "data-open-picker" not in html and "data-remove" not in html
+    assert "Your role can view the mapping but not change it." in html
+    assert 'aria-label="Choose columns"' in html
+
+
+def test_no_permission_is_403_and_posting_needs_modify(client, outsider, viewer, connected):
+    client.force_login(outsider)
+    assert client.get(PAGE).status_code == 403
+    client.force_login(viewer)
+    assert client.post(PAGE).status_code in (403, 405)
+
+
+def test_page_needs_login(client):
+    response = client.get(PAGE)
+    assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+def test_account_section_shows_every_module_and_is_editable(admin_client, connected, mapped,
+                                                            accounts):
+    html = section_of(admin_client.get(detail(accounts["harbor"]), {"tab": "icb"})
+                      .content.decode())
+    assert "ITC Integrations Mapping" in html
+    assert html.count("data-cell ") == 4  # every module, not only three
+    assert 'data-org-id="R-100"' in html and 'data-org-id="B-1"' in html
+    assert "Save mapping" in html and "data-open-picker" in html
+    assert "Recent mapping changes" in html
+    assert "admin@acme.test added Harbor Dental East" in html
+
+
+def test_account_section_is_read_only_for_view_users(client, viewer, connected, mapped, accounts):
+    client.force_login(viewer)
+    html = section_of(client.get(detail(accounts["harbor"])).content.decode())
+    assert 'data-org-id="R-100"' in html
+    assert "Save mapping" not in html and "data-open-picker" not in html
+
+
+def test_account_section_without_permission_shows_no_access(client, outsider, connected, mapped,
+                                                            accounts):
+    client.force_login(outsider)
+    response = client.get(detail(accounts["harbor"]))
+    assert response.status_code == 200  # the account page is CRM's
+    html = section_of(response.content.decode())
+    assert "no access" in html and "data-org-id" not in html
+
+
+def test_account_section_not_connected_links_to_setup(admin_client, accounts, modules):
+    html = section_of(admin_client.get(detail(accounts["harbor"])).content.decode())
+    assert "Requires Integration Hub integration Set up." in html
+    assert "data-cell" not in html
+
+
+def test_mapping_page_links_to_the_accounts_section(admin_client, connected, mapped, accounts):
+    html = admin_client.get(PAGE).content.decode()
+    assert (f'href="/admin/crm/accounts/{accounts["harbor"].pk}/?tab=icb'
+            '#itc-integrations-mapping"') in html
