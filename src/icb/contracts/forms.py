@@ -1,9 +1,8 @@
 """Page forms. They only collect and shape input; the rules live in services.py, whose
-errors are put back next to the fields they name (`apply_errors`)."""
+errors are put back next to the fields they name (icb.web.forms.apply_errors)."""
 
 from django import forms
 
-from icb.errors import ServiceError
 from icb.money import CURRENCY_CHOICES
 
 from .models import BillingFrequency, ContractStatus
@@ -19,16 +18,6 @@ class AccessibleForm(forms.Form):
         if read_only:
             for field in self.fields.values():
                 field.disabled = True
-
-
-def apply_errors(form: AccessibleForm, exc: ServiceError, aliases: dict | None = None) -> None:
-    """Put a service error's messages on the form fields they name."""
-    aliases = aliases or {}
-    errors = exc.errors or {"__all__": [exc.message]}
-    for field, messages in errors.items():
-        name = aliases.get(field, field)
-        for message in messages:
-            form.add_error(name if name in form.fields else None, message)
 
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")

@@ -11,10 +11,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 from icb.errors import InvalidInput, ServiceError
 from icb.tenancy.models import Area, Level
 from icb.tenancy.permissions import allows, area_required
+from icb.web.forms import apply_errors
 from icb.web.pagination import paginate
 
 from . import selectors, services
-from .forms import ContractForm, ServiceForm, apply_errors
+from .forms import ContractForm, ServiceForm
 from .models import ContractStatus
 
 LIST_PAGE_SIZE = 25

@@ -8,6 +8,7 @@ from icb.errors import ServiceError
 from icb.mapping.views import account_section as account_mapping_section
 from icb.tenancy.models import Area, Level
 from icb.tenancy.permissions import allows, area_required
+from icb.web.forms import apply_errors
 from icb.web.pagination import paginate
 
 from . import selectors, services
@@ -19,13 +20,6 @@ TABS = ("general", "icb")
 
 def _can_modify(request) -> bool:
     return allows(request.user, Area.CRM_ACCOUNTS, Level.MODIFY)
-
-
-def _apply_errors(form, exc: ServiceError) -> None:
-    for field, msgs in (exc.errors or {"__all__": [exc.message]}).items():
-        target = field if field in form.fields else None
-        for msg in msgs:
-            form.add_error(target, msg)
 
 
 def _make_read_only(form) -> None:
@@ -54,7 +48,7 @@ def account_create(request):
                 company=request.company, actor=request.user, **form.cleaned_data
             )
         except ServiceError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc)
         else:
             messages.success(request, f"Account “{account.name}” created.")
             return redirect("crm:detail", account_id=account.pk)
@@ -73,7 +67,7 @@ def account_detail(request, account_id: int):
                     account=account, actor=request.user, **form.cleaned_data
                 )
             except ServiceError as exc:
-                _apply_errors(form, exc)
+                apply_errors(form, exc)
             else:
                 messages.success(request, f"Account “{account.name}” saved.")
                 return redirect("crm:detail", account_id=account.pk)

@@ -6,18 +6,12 @@ from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect, render
 
 from icb.errors import ServiceError
+from icb.web.forms import apply_errors
 
 from . import services
 from .forms import ApiTokenForm, RoleForm, UserCreateForm, UserEditForm
 from .models import Area, Level, Role, User
 from .permissions import allows, area_required
-
-
-def _apply_errors(form, exc: ServiceError) -> None:
-    for field, msgs in (exc.errors or {"__all__": [exc.message]}).items():
-        target = field if field in form.fields else None
-        for msg in msgs:
-            form.add_error(target, msg)
 
 
 def _can_modify(request) -> bool:
@@ -48,7 +42,7 @@ def role_edit(request, role_id=None):
             fields = {k: form.cleaned_data[k] for k in RoleForm.Meta.fields}
             saved = services.role_save(company=request.company, role=role, **fields)
         except ServiceError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc)
         else:
             messages.success(request, f"Role “{saved.name}” saved.")
             return redirect("tenancy:roles")
@@ -68,7 +62,7 @@ def user_list(request):
         try:
             user = services.user_create(company=request.company, **form.cleaned_data)
         except ServiceError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc)
         else:
             messages.success(request, f"User {user.email} created.")
             return redirect("tenancy:users")
@@ -89,7 +83,7 @@ def user_edit(request, user_id):
         try:
             services.user_update(user=member, actor=request.user, **form.cleaned_data)
         except ServiceError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc)
         else:
             messages.success(request, f"User {member.email} saved.")
             return redirect("tenancy:users")
