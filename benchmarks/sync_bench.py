@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -65,6 +66,8 @@ def main() -> None:
     parser.add_argument("--organizations", type=int, default=50_000,
                         help="organizations per module at the hub, all mapped")
     parser.add_argument("--naive-sample", type=int, default=2_000)
+    parser.add_argument("--workers", type=int, default=1,
+                        help="group tasks run side by side, as a worker's --concurrency")
     args = parser.parse_args()
 
     os.environ.setdefault("ICB_DATA_DIR", tempfile.mkdtemp(prefix="icb-bench-"))
@@ -74,7 +77,7 @@ def main() -> None:
     django.setup()
     from django.conf import settings
     from django.core.management import call_command
-    from django.db import connection, transaction
+    from django.db import connection, connections, transaction
     from django.utils import timezone
 
     from icb.billing_sync import engine
@@ -146,8 +149,20 @@ def main() -> None:
             t0 = time.perf_counter()
             jobs = engine.dispatch_due(timezone.now() + timedelta(seconds=1), enqueue=False)
             t_dispatch = time.perf_counter() - t0
-            for job in jobs:
-                engine.sync_group(job.run_id, job.service_ids, job.claim_token)
+            if args.workers == 1:
+                for job in jobs:
+                    engine.sync_group(job.run_id, job.service_ids, job.claim_token)
+            else:
+                # Like a worker with --concurrency N: group tasks run side by side, each
+                # with its own database connection.
+                def run_job(job):
+                    try:
+                        engine.sync_group(job.run_id, job.service_ids, job.claim_token)
+                    finally:
+                        connections.close_all()
+
+                with ThreadPoolExecutor(max_workers=args.workers) as pool:
+                    list(pool.map(run_job, jobs))
             wall = time.perf_counter() - t0
             requests = sandbox.request_counts().get("usage", 0)
             print(f"{label}: {total:,} services in {wall:.1f} s = {total / wall:,.0f} services/s "
