@@ -5,6 +5,7 @@ the sandbox hub. Skipped when Redis is not reachable."""
 import json
 import os
 import shutil
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -65,69 +66,129 @@ def _redis_up() -> bool:
         return False
 
 
-def test_real_worker_on_redis_syncs_due_services(sandbox):
-    if not _redis_up():
-        pytest.skip("Redis is not reachable on 127.0.0.1:6379 (needed for the worker test)")
-    work = Path(tempfile.mkdtemp(prefix="icb-worker-test-"))
-    org = next(o for page in _org_pages(sandbox) for o in page if not o.get("parent_id"))
-    sandbox.set_quantity("rmm", org["id"], "workstations", "37")
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "icb.settings",
-        "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
-        "ICB_DATA_DIR": str(work),
-        "DATABASE_URL": f"sqlite:///{work / 'db.sqlite3'}",
-        "ICB_BROKER_URL": BROKER,
-        "ICB_HUB_URL": sandbox.url,
-        "ICB_TASKS_EAGER": "0",
-        "TEST_TOKENS": json.dumps(sandbox.obtain_tokens()),
-        "TEST_ORG": org["id"],
-    }
+class Setup:
+    """A fresh database file with one due ICB service, and helpers to run processes."""
 
-    def run(*args, timeout=60):
-        done = subprocess.run([sys.executable, *args], env=env, cwd=work, capture_output=True,
-                              text=True, timeout=timeout)
+    def __init__(self, sandbox):
+        if not _redis_up():
+            pytest.skip("Redis is not reachable on 127.0.0.1:6379 (needed for the worker test)")
+        self.work = Path(tempfile.mkdtemp(prefix="icb-worker-test-"))
+        self.db = self.work / "db.sqlite3"
+        org = next(o for page in _org_pages(sandbox) for o in page if not o.get("parent_id"))
+        sandbox.set_quantity("rmm", org["id"], "workstations", "37")
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "icb.settings",
+            "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
+            "ICB_DATA_DIR": str(self.work),
+            "DATABASE_URL": f"sqlite:///{self.db}",
+            "ICB_BROKER_URL": BROKER,
+            "ICB_HUB_URL": sandbox.url,
+            "ICB_TASKS_EAGER": "0",
+            "TEST_TOKENS": json.dumps(sandbox.obtain_tokens()),
+            "TEST_ORG": org["id"],
+        }
+        self.run("-m", "django", "migrate", "--noinput")
+        self.service_id = int(self.run("-c", SETUP).strip().splitlines()[-1])
+        _purge(self.env, self.work)
+        self.workers: list[subprocess.Popen] = []
+        self.log = open(self.work / "worker.log", "w")
+
+    def run(self, *args, timeout=60):
+        done = subprocess.run([sys.executable, *args], env=self.env, cwd=self.work,
+                              capture_output=True, text=True, timeout=timeout)
         assert done.returncode == 0, done.stderr[-3000:]
         return done.stdout
 
-    run("-m", "django", "migrate", "--noinput")
-    service_id = int(run("-c", SETUP).strip().splitlines()[-1])
-    _purge(env, work)
-    log = open(work / "worker.log", "w")
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "icb", "worker", "--pool", "solo",
-         "--concurrency", "1", "--without-gossip", "--without-mingle", "--loglevel", "INFO"],
-        env=env, cwd=work, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        run("-c", DISPATCH)
-        deadline = time.monotonic() + 60
-        state = None
+    def start_worker(self) -> subprocess.Popen:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "icb", "worker", "--pool", "solo",
+             "--concurrency", "1", "--without-gossip", "--without-mingle", "--loglevel", "INFO"],
+            env=self.env, cwd=self.work, stdout=self.log, stderr=subprocess.STDOUT)
+        self.workers.append(worker)
+        return worker
+
+    def query(self, sql, *params):
+        with sqlite3.connect(self.db, timeout=10) as db:
+            return db.execute(sql, params).fetchall()
+
+    def service(self):
+        return self.query("SELECT units, icb_status, sync_claim_token FROM contracts_service "
+                          "WHERE id = ?", self.service_id)[0]
+
+    def sync_changes(self) -> int:
+        return self.query("SELECT COUNT(*) FROM contracts_serviceunitchange WHERE "
+                          "service_id = ? AND source = 'sync'", self.service_id)[0][0]
+
+    def wait_for(self, condition, seconds=60):
+        deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
-            with sqlite3.connect(work / "db.sqlite3", timeout=10) as db:
-                state = db.execute(
-                    "SELECT units, icb_status, sync_claim_token FROM contracts_service "
-                    "WHERE id = ?", (service_id,)).fetchone()
-                runs = db.execute("SELECT finished_at FROM billing_sync_syncrun").fetchall()
-            if state and state[1] != "never":
-                break
+            if condition():
+                return True
             time.sleep(0.3)
-        assert state is not None and state[1] == "ok", (state, (work / "worker.log").read_text())
-        assert str(state[0]) in ("37", "37.00", "37.0") and state[2] == ""
-        assert runs and runs[0][0] is not None
-        with sqlite3.connect(work / "db.sqlite3") as db:
-            [(changes,)] = db.execute(
-                "SELECT COUNT(*) FROM contracts_serviceunitchange WHERE service_id = ? AND "
-                "source = 'sync'", (service_id,)).fetchall()
-        assert changes == 1
+        return False
+
+    def close(self):
+        for worker in self.workers:
+            if worker.poll() is None:
+                worker.terminate()
+                try:
+                    worker.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    worker.kill()
+                    worker.wait()
+        self.log.close()
+        shutil.rmtree(self.work, ignore_errors=True)
+
+
+@pytest.fixture
+def setup(sandbox):
+    world = Setup(sandbox)
+    yield world
+    world.close()
+
+
+def test_real_worker_on_redis_syncs_due_services(setup):
+    setup.start_worker()
+    setup.run("-c", DISPATCH)
+    assert setup.wait_for(lambda: setup.service()[1] != "never"), \
+        (setup.work / "worker.log").read_text()
+    units, status, claim = setup.service()
+    assert status == "ok", (units, status, (setup.work / "worker.log").read_text())
+    assert str(units) in ("37", "37.00", "37.0") and claim == ""
+    runs = setup.query("SELECT finished_at FROM billing_sync_syncrun")
+    assert runs and runs[0][0] is not None
+    assert setup.sync_changes() == 1
+
+
+def test_worker_killed_mid_group_leaves_units_and_the_next_worker_finishes(setup, sandbox):
+    # The hub answers slowly, so the worker is inside the group when it is killed.
+    sandbox.reset_request_counts()
+    sandbox.set_fault(endpoint="usage", kind="latency", latency_ms=20000)
+    try:
+        first = setup.start_worker()
+        setup.run("-c", DISPATCH)
+        assert setup.wait_for(lambda: sandbox.request_counts().get("usage", 0) > 0, 30), \
+            (setup.work / "worker.log").read_text()
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=10)
     finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
-        log.close()
-        shutil.rmtree(work, ignore_errors=True)
+        sandbox.clear_faults()
+    units, status, claim = setup.service()
+    assert str(units) in ("1", "1.00", "1.0") and status == "never" and claim != ""
+    assert setup.sync_changes() == 0
+    # Time passes: the dead worker's claim expires; the next dispatch hands the service
+    # to a new worker, which syncs it exactly once.
+    setup.query("UPDATE contracts_service SET sync_claimed_until = '2000-01-01 00:00:00' "
+                "WHERE id = ?", setup.service_id)
+    _purge(setup.env, setup.work)
+    setup.start_worker()
+    setup.run("-c", DISPATCH)
+    assert setup.wait_for(lambda: setup.service()[1] == "ok"), \
+        (setup.work / "worker.log").read_text()
+    units, status, claim = setup.service()
+    assert str(units) in ("37", "37.00", "37.0") and claim == ""
+    assert setup.sync_changes() == 1
 
 
 def _org_pages(sandbox):
