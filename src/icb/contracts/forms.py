@@ -4,6 +4,7 @@ errors are put back next to the fields they name (icb.web.forms.apply_errors).""
 from django import forms
 
 from icb.money import CURRENCY_CHOICES
+from icb.web.forms import make_read_only
 
 from .models import BillingFrequency, ContractStatus
 
@@ -16,8 +17,7 @@ class AccessibleForm(forms.Form):
     def __init__(self, *args, read_only: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         if read_only:
-            for field in self.fields.values():
-                field.disabled = True
+            make_read_only(self)
 
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")

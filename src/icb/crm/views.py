@@ -8,7 +8,7 @@ from icb.errors import ServiceError
 from icb.mapping.views import account_section as account_mapping_section
 from icb.tenancy.models import Area, Level
 from icb.tenancy.permissions import allows, area_required
-from icb.web.forms import apply_errors
+from icb.web.forms import apply_errors, make_read_only
 from icb.web.pagination import paginate
 
 from . import selectors, services
@@ -20,11 +20,6 @@ TABS = ("general", "icb")
 
 def _can_modify(request) -> bool:
     return allows(request.user, Area.CRM_ACCOUNTS, Level.MODIFY)
-
-
-def _make_read_only(form) -> None:
-    for field in form.fields.values():
-        field.disabled = True
 
 
 @area_required(Area.CRM_ACCOUNTS)
@@ -74,7 +69,7 @@ def account_detail(request, account_id: int):
     else:
         form = AccountForm.for_account(account)
     if not can_modify:
-        _make_read_only(form)
+        make_read_only(form)
     tab = request.GET.get("tab")
     return render(request, "crm/account_detail.html", {
         "account": account,

@@ -6,7 +6,7 @@ from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect, render
 
 from icb.errors import ServiceError
-from icb.web.forms import apply_errors
+from icb.web.forms import apply_errors, make_read_only
 
 from . import services
 from .forms import ApiTokenForm, RoleForm, UserCreateForm, UserEditForm
@@ -47,8 +47,7 @@ def role_edit(request, role_id=None):
             messages.success(request, f"Role “{saved.name}” saved.")
             return redirect("tenancy:roles")
     if read_only:
-        for field in form.fields.values():
-            field.disabled = True
+        make_read_only(form)
     return render(request, "tenancy/role_form.html", {
         "form": form, "role": role, "areas": list(Area), "read_only": read_only,
     })
@@ -88,8 +87,7 @@ def user_edit(request, user_id):
             messages.success(request, f"User {member.email} saved.")
             return redirect("tenancy:users")
     if not _can_modify(request):
-        for field in form.fields.values():
-            field.disabled = True
+        make_read_only(form)
     return render(request, "tenancy/user_form.html", {
         "member": member, "form": form, "can_modify": _can_modify(request),
     })

@@ -11,3 +11,10 @@ def apply_errors(form, exc: ServiceError, aliases: dict | None = None) -> None:
         name = aliases.get(field, field)
         for message in messages:
             form.add_error(name if name in form.fields else None, message)
+
+
+def make_read_only(form) -> None:
+    """Show a form to a user who may only view: every control disabled, and Django
+    ignores submitted values for disabled fields."""
+    for field in form.fields.values():
+        field.disabled = True
