@@ -6,24 +6,32 @@ organizations per module, every one mapped). Over HTTP against the sandbox hub, 
 database of DATABASE_URL (a fresh SQLite file by default).
 
 Measured:
-  nightly      the dispatcher + every group task, in this process (what the workers run)
-  nightly 2    the same again with nothing changed (no history rows)
+  nightly      the dispatcher enqueues, a real Celery worker (a separate process, as
+               `make run` starts it: --concurrency 2 by default) runs the group tasks;
+               timed from the dispatch until every run has finished. Redis as the broker
+               when it answers on 127.0.0.1:6379, else the default SQLite broker.
+  in-process   the same dispatcher and group-task code called in this one process, one
+               task after the other (no broker, no second process)
   floor        the same hub requests + one raw SQL bulk update, nothing else
   naive        one hub call + one save (+ history row) per service, on a sample,
                extrapolated to all services
+Each nightly is run twice: every service's units change (a history row each), then
+nothing changes (the usual night).
 
     python benchmarks/sync_bench.py [--accounts 20000] [--organizations 50000]
-                                    [--naive-sample 2000]
+                                    [--naive-sample 2000] [--workers 2] [--profile]
 """
 
 import argparse
 import os
 import resource
+import signal
+import socket
+import subprocess
 import sys
 import tempfile
 import time
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -60,24 +68,99 @@ def peak_rss_mb() -> float:
     return hwm if hwm is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _redis_up() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=0.5) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+class Worker:
+    """A real Celery worker process (prefork pool) on the benchmark's database."""
+
+    def __init__(self, concurrency: int, log_path: Path):
+        self.log_path = log_path
+        self.log = open(log_path, "w")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "icb", "worker", "--concurrency",
+             str(concurrency), "--without-gossip", "--without-mingle", "--without-heartbeat",
+             "--loglevel", "INFO"],
+            env={**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])},
+            stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 60
+        while "ready." not in log_path.read_text():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit("The Celery worker did not start:\n" + log_path.read_text())
+            time.sleep(0.2)
+
+    def pids(self) -> list[int]:
+        found = [self.process.pid]
+        for pid in os.listdir("/proc"):
+            if pid.isdigit():
+                try:
+                    with open(f"/proc/{pid}/stat") as stat:
+                        if int(stat.read().rsplit(")", 1)[1].split()[1]) == self.process.pid:
+                            found.append(int(pid))
+                except (OSError, IndexError, ValueError):
+                    continue
+        return found
+
+    def reset_peak_rss(self) -> None:
+        for pid in self.pids():
+            try:
+                with open(f"/proc/{pid}/clear_refs", "w") as refs:
+                    refs.write("5")
+            except OSError:
+                pass
+
+    def peak_rss_mb(self) -> float:
+        """The largest peak of the worker's processes (each child syncs its own tasks)."""
+        peaks = [0.0]
+        for pid in self.pids():
+            try:
+                with open(f"/proc/{pid}/status") as status:
+                    peaks += [int(line.split()[1]) / 1024 for line in status
+                              if line.startswith("VmHWM:")]
+            except OSError:
+                continue
+        return max(peaks)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+        self.log.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--accounts", type=int, default=20_000)
     parser.add_argument("--organizations", type=int, default=50_000,
                         help="organizations per module at the hub, all mapped")
     parser.add_argument("--naive-sample", type=int, default=2_000)
-    parser.add_argument("--workers", type=int, default=1,
-                        help="group tasks run side by side, as a worker's --concurrency")
+    parser.add_argument("--profile", action="store_true",
+                        help="print where the first nightly run spends its time (cProfile)")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="the Celery worker's --concurrency (the product's default: 2)")
     args = parser.parse_args()
 
     os.environ.setdefault("ICB_DATA_DIR", tempfile.mkdtemp(prefix="icb-bench-"))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "icb.settings")
+    os.environ["ICB_TASKS_EAGER"] = "0"
+    broker = "redis" if _redis_up() else "sqlite"
+    if broker == "redis":
+        os.environ["ICB_BROKER_URL"] = "redis://127.0.0.1:6379/14"
     import django
 
     django.setup()
     from django.conf import settings
     from django.core.management import call_command
-    from django.db import connection, connections, transaction
+    from django.db import connection, transaction
     from django.utils import timezone
 
     from icb.billing_sync import engine
@@ -94,8 +177,9 @@ def main() -> None:
     print(f"database: {engine_name}; {args.accounts:,} accounts, {len(MODULES)} modules, "
           f"{args.organizations:,} organizations per module")
     with start_sandbox(organizations=args.organizations) as sandbox:
-        settings.ICB_HUB_URL = sandbox.url
+        settings.ICB_HUB_URL = os.environ["ICB_HUB_URL"] = sandbox.url
         settings.ICB_HUB_TIMEOUT = 120
+        os.environ["ICB_HUB_TIMEOUT"] = "120"
         tokens = sandbox.obtain_tokens()
         from tests.factories import make_company
 
@@ -142,41 +226,73 @@ def main() -> None:
               f"({time.perf_counter() - started:.1f} s)")
 
         # --- the nightly sync, as the workers run it ------------------------------------------
-        def nightly(label):
+        from icb.billing_sync.models import SyncRun
+        from icb.celery import app
+
+        def nightly(label, worker=None):
             sandbox.reset_request_counts()
-            reset_peak_rss()
+            if worker:
+                worker.reset_peak_rss()
+            else:
+                reset_peak_rss()
             rss_before = _status_mb("VmRSS") or peak_rss_mb()
             t0 = time.perf_counter()
-            jobs = engine.dispatch_due(timezone.now() + timedelta(seconds=1), enqueue=False)
+            jobs = engine.dispatch_due(timezone.now() + timedelta(seconds=1),
+                                       enqueue=worker is not None)
             t_dispatch = time.perf_counter() - t0
-            if args.workers == 1:
-                for job in jobs:
-                    engine.sync_group(job.run_id, job.service_ids, job.claim_token)
+            if worker:
+                runs = SyncRun.objects.filter(pk__in={job.run_id for job in jobs})
+                while runs.filter(finished_at__isnull=True).exists():
+                    if worker.process.poll() is not None:
+                        raise SystemExit("The worker died:\n" + worker.log_path.read_text())
+                    time.sleep(0.05)
             else:
-                # Like a worker with --concurrency N: group tasks run side by side, each
-                # with its own database connection.
-                def run_job(job):
-                    try:
-                        engine.sync_group(job.run_id, job.service_ids, job.claim_token)
-                    finally:
-                        connections.close_all()
-
-                with ThreadPoolExecutor(max_workers=args.workers) as pool:
-                    list(pool.map(run_job, jobs))
+                for job in jobs:
+                    engine.sync_job(job)
             wall = time.perf_counter() - t0
             requests = sandbox.request_counts().get("usage", 0)
+            peak = worker.peak_rss_mb() if worker else peak_rss_mb()
+            where = (f"worker peak RSS {peak:,.0f} MB per process" if worker else
+                     f"peak RSS {peak:,.0f} MB (RSS at start {rss_before:,.0f} MB)")
             print(f"{label}: {total:,} services in {wall:.1f} s = {total / wall:,.0f} services/s "
                   f"(dispatch {t_dispatch:.2f} s, {len(jobs)} group tasks, {requests} hub "
-                  f"usage requests); peak RSS {peak_rss_mb():,.0f} MB "
-                  f"(RSS at start {rss_before:,.0f} MB)")
-            return wall, requests
+                  f"usage requests); {where}")
+            return wall
 
-        wall, requests = nightly("nightly (all units change)")
-        changed = ServiceUnitChange.objects.filter(source="sync").count()
-        ok = Service.objects.filter(icb_status="ok").count()
-        print(f"  → {ok:,} services ok, {changed:,} history rows")
-        Service.objects.update(next_sync_at=due)
-        nightly("nightly 2 (nothing changed)")
+        def all_change():
+            Service.objects.update(units=Decimal("0"), next_sync_at=due)
+
+        def none_change():
+            Service.objects.update(next_sync_at=due)
+
+        if broker == "redis":
+            app.control.purge()
+        worker = Worker(args.workers, Path(os.environ["ICB_DATA_DIR"]) / "bench-worker.log")
+        try:
+            label = f"Celery worker, --concurrency {args.workers}, {broker} broker"
+            wall = nightly(f"nightly, {label}, all units change", worker)
+            changed = ServiceUnitChange.objects.filter(source="sync").count()
+            ok = Service.objects.filter(icb_status="ok").count()
+            print(f"  → {ok:,} services ok, {changed:,} history rows")
+            none_change()
+            wall_same = nightly(f"nightly, {label}, nothing changes", worker)
+        finally:
+            worker.stop()
+
+        all_change()
+        if args.profile:
+            import cProfile
+            import pstats
+
+            profiler = cProfile.Profile()
+            profiler.enable()
+        wall_in = nightly("in-process, all units change")
+        if args.profile:
+            profiler.disable()
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+        none_change()
+        wall_in_same = nightly("in-process, nothing changes")
 
         # --- the floor: the same hub requests + one raw SQL bulk update -------------------------
         t0 = time.perf_counter()
@@ -196,16 +312,18 @@ def main() -> None:
             groups[row[2]].append(row)
         sandbox.reset_request_counts()
         updates = []
+        api = hub_services.hub_client(company)
         for module_rows in groups.values():
             for start in range(0, len(module_rows), engine.BATCH_SIZE):
                 batch = module_rows[start:start + engine.BATCH_SIZE]
                 ids = sorted({o for r in batch for o in orgs_of[(r[2], r[1])]})
                 kind = batch[0][4]
-                usage = engine.fetch_usage(company, batch[0][3], ids, [kind])
+                usage = api.usage(batch[0][3], ids, [kind])
                 for r in batch:
                     q = sum((usage.quantities[(o, kind)] for o in orgs_of[(r[2], r[1])]),
                             Decimal(0))
                     updates.append((str(q + 1), r[0]))
+        api.close()
         t_hub = time.perf_counter() - t0
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.executemany("UPDATE contracts_service SET units = %s WHERE id = %s", updates)
@@ -235,9 +353,13 @@ def main() -> None:
         print(f"naive: {len(sample):,} services in {naive:.1f} s ({per * 1000:.1f} ms each, "
               f"{sandbox.request_counts().get('usage', 0)} usage requests) → "
               f"{total:,} services ≈ {per * total:,.0f} s = {1 / per:,.0f} services/s")
-        print(f"summary: nightly {wall:.1f} s, floor {floor:.1f} s, naive ≈ {per * total:,.0f} s "
-              f"({per * total / wall:.0f}× the nightly)")
-
+        naive_total = per * total
+        print(f"summary: floor {floor:.1f} s, naive ≈ {naive_total:,.0f} s")
+        for name, seconds in (("nightly, all change", wall), ("nightly, none change", wall_same),
+                              ("in-process, all change", wall_in),
+                              ("in-process, none change", wall_in_same)):
+            print(f"  {name:<26} {seconds:5.1f} s = {seconds / floor:.1f}× the floor, "
+                  f"{naive_total / seconds:.0f}× faster than naive")
 
 if __name__ == "__main__":
     main()

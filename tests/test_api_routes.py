@@ -41,6 +41,7 @@ ROUTE_PERMISSIONS = {
     ("POST", "/services/{service_id}/sync"): (Area.CONTRACTS, "modify"),
     ("GET", "/sync-runs"): (Area.CONTRACTS, "view"),
     ("GET", "/sync-runs/{run_id}"): (Area.CONTRACTS, "view"),
+    ("GET", "/sync-runs/{run_id}/services"): (Area.CONTRACTS, "view"),
     ("GET", "/mappings"): (Area.HUB_SETTINGS, "view"),
     ("GET", "/mappings/columns"): (Area.HUB_SETTINGS, "view"),
     ("PUT", "/mappings/columns"): (Area.HUB_SETTINGS, "view"),  # a personal preference

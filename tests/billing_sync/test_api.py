@@ -123,3 +123,34 @@ def test_sync_runs(api, service, connected, orgs, account, other_company):
     theirs = SyncRun.objects.get(company=other_company)
     assert api("get", f"/sync-runs/{theirs.pk}").status_code == 404
     assert Decimal(api("get", f"/services/{service.pk}").json()["units"]) == 3
+
+
+def test_the_services_of_a_run_are_paginated_and_filtered(api, contract, connected, orgs,
+                                                          account, other_company):
+    from django.utils import timezone
+
+    from icb.billing_sync.engine import dispatch_due, sync_job
+    from icb.billing_sync.services import enable_icb
+    from icb.contracts.models import Service
+
+    orgs.mapped(account, workstations=4)
+    for i in range(5):
+        enable_icb(service=make_service(contract, f"S{i}", units="4" if i == 0 else "0"),
+                   actor=None, module="rmm", billing_type="workstations")
+    Service.objects.update(next_sync_at=timezone.now())
+    [job] = dispatch_due(enqueue=False)
+    sync_job(job)
+    detail = api("get", f"/sync-runs/{job.run_id}").json()
+    assert (detail["changed"], detail["unchanged"], detail["items_count"]) == (4, 1, 4)
+    first = api("get", f"/sync-runs/{job.run_id}/services?page_size=3").json()
+    second = api("get", f"/sync-runs/{job.run_id}/services?page_size=3&page=2").json()
+    assert (first["count"], first["pages"], len(first["items"]), len(second["items"])) == \
+        (4, 2, 3, 1)
+    assert {i["service"] for i in first["items"] + second["items"]} == {"S1", "S2", "S3", "S4"}
+    assert api("get", f"/sync-runs/{job.run_id}/services?status=error").json()["count"] == 0
+    assert api("get", f"/sync-runs/{job.run_id}/services?status=nonsense").json()["count"] == 0
+    assert api("get", f"/sync-runs/{job.run_id}/services?page=x").status_code == 422
+    from icb.billing_sync.models import SyncRun
+
+    theirs = SyncRun.objects.create(company=other_company, trigger="nightly")
+    assert api("get", f"/sync-runs/{theirs.pk}/services").status_code == 404

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from django.utils import timezone
 
-from icb.billing_sync.engine import dispatch_due, sync_group
+from icb.billing_sync.engine import dispatch_due, sync_job
 from icb.billing_sync.models import SyncRun
 from icb.billing_sync.services import sync_now
 from icb.contracts.models import Service, ServiceUnitChange
@@ -32,7 +32,7 @@ def _nightly(service):
     Service.objects.filter(pk=service.pk).update(next_sync_at=timezone.now())
     jobs = dispatch_due(enqueue=False)
     for job in jobs:
-        sync_group(job.run_id, job.service_ids, job.claim_token)
+        sync_job(job)
     service.refresh_from_db()
     return SyncRun.objects.get(pk=jobs[0].run_id)
 

@@ -132,3 +132,25 @@ def test_sync_history_pages(admin_client, contract, connected, orgs, account, ad
     theirs = SyncRun.objects.create(company=other_company, trigger="nightly")
     assert admin_client.get(reverse("billing_sync:run_detail", args=[theirs.pk])).status_code \
         == 404
+
+
+def test_a_nightly_run_lists_what_needs_a_look_and_counts_the_unchanged(
+        admin_client, contract, connected, orgs, account, admin_user):
+    from django.utils import timezone
+
+    from icb.billing_sync.engine import dispatch_due, sync_job
+    from icb.billing_sync.models import SyncRun
+
+    orgs.mapped(account, workstations=3)
+    steady, moved = (enable_icb(service=make_service(contract, name, units=units),
+                                actor=admin_user, module="rmm", billing_type="workstations")
+                     for name, units in (("Steady", "3"), ("Moved", "1")))
+    Service.objects.filter(pk__in=[steady.pk, moved.pk]).update(next_sync_at=timezone.now())
+    for job in dispatch_due(enqueue=False):
+        sync_job(job)
+    run = SyncRun.objects.get()
+    assert (run.trigger, run.services_ok, run.services_unchanged) == ("nightly", 1, 1)
+    html = html_of(admin_client.get(reverse("billing_sync:run_detail", args=[run.pk])))
+    assert "Moved" in html and "Steady" not in html
+    assert "1 service synced with unchanged units is counted above, not listed." in html
+    assert '<option value="unchanged"' not in html

@@ -121,11 +121,8 @@ def test_units_are_the_correct_sum_or_unchanged(service, monkeypatch, reply):
     status, raw = reply
     transport = httpx.MockTransport(lambda request: httpx.Response(status, content=raw))
 
-    def fetch(company, module_code, organization_ids, billing_types):
-        with HubClient("token", transport=transport, attempts=1) as api:
-            return api.usage(module_code, organization_ids, billing_types)
-
-    monkeypatch.setattr(engine, "fetch_usage", fetch)
+    monkeypatch.setattr(engine, "open_hub", lambda company: HubClient(
+        "token", transport=transport, attempts=1))
     Service.objects.filter(pk=service.pk).update(units=START)
     after = sync_now(service=service, actor=None)
     expected = expected_units(status, raw)

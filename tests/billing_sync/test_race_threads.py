@@ -8,7 +8,7 @@ import threading
 import pytest
 from django.db import connection
 
-from icb.billing_sync.engine import dispatch_due, sync_group
+from icb.billing_sync.engine import dispatch_due, sync_job
 from icb.billing_sync.services import sync_now
 from icb.contracts.models import Service, ServiceUnitChange
 
@@ -36,8 +36,7 @@ def test_manual_and_nightly_at_once_give_one_result(icb_service, orgs, account, 
                 connection.close()
 
         threads = [
-            threading.Thread(target=run, args=(lambda j=job: sync_group(
-                j.run_id, j.service_ids, j.claim_token),)),
+            threading.Thread(target=run, args=(lambda j=job: sync_job(j),)),
             threading.Thread(target=run, args=(lambda: sync_now(service=icb_service,
                                                                 actor=admin_user),)),
         ]

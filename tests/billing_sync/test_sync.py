@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from icb.billing_sync import engine
-from icb.billing_sync.engine import dispatch_due, sync_group
+from icb.billing_sync.engine import dispatch_due, sync_job
 from icb.billing_sync.models import SyncRun, SyncRunItem
 from icb.billing_sync.scheduling import next_midnight
 from icb.billing_sync.services import enable_icb, stop_icb, sync_now
@@ -138,13 +138,14 @@ def test_dispatch_claims_due_services_once_and_groups_by_module(
     claimed = sorted(i for job in jobs for i in job.service_ids)
     assert claimed == sorted([s.pk for s in rmm] + [servers.pk, backup.pk])
     assert later.pk not in claimed and manual.pk not in claimed
-    assert [len(j.service_ids) for j in jobs] == [3, 1, 1] or \
-        sorted(len(j.service_ids) for j in jobs) == [1, 1, 3]
+    # rmm: 4 services in batches of 3 and 1, synced by one task; backup: one batch of 1.
+    assert sorted([len(b.service_ids) for b in j.batches] for j in jobs) == [[1], [3, 1]]
+    assert len({token for j in jobs for token in j.claim_tokens}) == 3
     [run] = SyncRun.objects.all()
     assert (run.trigger, run.groups_total) == ("nightly", 3)
 
     for job in jobs:
-        sync_group(job.run_id, job.service_ids, job.claim_token)
+        sync_job(job)
     units = dict(Service.objects.filter(contract=contract).values_list("name", "units"))
     assert units["RMM 0"] == units["RMM 2"] == 4 and units["Servers"] == 1
     assert units["Backup"] == 6 and units["Not due"] == 0
@@ -165,7 +166,7 @@ def test_one_hub_read_per_group(contract, company, connected):
         _icb(make_contract(acc, f"Deal {i}"), f"Svc {i}")
     connected.reset_request_counts()
     [job] = dispatch_due(enqueue=False)
-    sync_group(job.run_id, job.service_ids, job.claim_token)
+    sync_job(job)
     assert connected.request_counts().get("usage") == 1
     assert sorted(Service.objects.filter(billing_mode="icb").values_list("units", flat=True)) \
         == [11, 12, 13, 14, 15]
@@ -179,11 +180,11 @@ def test_an_expired_claim_is_taken_again_and_the_old_holder_writes_nothing(
     later = timezone.now() + engine.CLAIM_TTL + datetime.timedelta(seconds=1)
     assert dispatch_due(timezone.now(), enqueue=False) == []  # still claimed
     [retry] = dispatch_due(later, enqueue=False)
-    assert retry.claim_token != dead.claim_token
-    sync_group(dead.run_id, dead.service_ids, dead.claim_token)  # comes back to life: no-op
+    assert retry.claim_tokens != dead.claim_tokens
+    sync_job(dead)  # comes back to life: no-op
     service.refresh_from_db()
     assert service.units == 0 and service.last_sync_at is None
-    sync_group(retry.run_id, retry.service_ids, retry.claim_token)
+    sync_job(retry)
     service.refresh_from_db()
     assert service.units == 7 and len(sync_history(service)) == 1
 
@@ -194,7 +195,7 @@ def test_overdue_services_catch_up(contract, orgs, account, connected):
     Service.objects.filter(pk=service.pk).update(
         next_sync_at=timezone.now() - datetime.timedelta(days=3))  # down for three nights
     [job] = dispatch_due(enqueue=False)
-    sync_group(job.run_id, job.service_ids, job.claim_token)
+    sync_job(job)
     service.refresh_from_db()
     assert service.units == 2 and service.next_sync_at > timezone.now()
     assert len(sync_history(service)) == 1
@@ -219,7 +220,7 @@ def test_manual_sync_during_a_nightly_sync_gives_one_result(
         return usage
 
     monkeypatch.setattr(engine, "fetch_usage", fetch_then_manual)
-    sync_group(job.run_id, job.service_ids, job.claim_token)  # read 5, but lost the claim
+    sync_job(job)  # read 5, but lost the claim
     service.refresh_from_db()
     assert service.units == 6
     assert [(c.old_units, c.new_units) for c in sync_history(service)] == [(0, 6)]
@@ -230,7 +231,7 @@ def test_manual_sync_during_a_nightly_sync_gives_one_result(
     Service.objects.filter(pk=service.pk).update(next_sync_at=timezone.now())
     [job] = dispatch_due(enqueue=False)
     calls.append(1)
-    sync_group(job.run_id, job.service_ids, job.claim_token)
+    sync_job(job)
     assert sync_now(service=service, actor=admin_user).units == 6
     assert len(sync_history(service)) == 1
 
@@ -240,7 +241,7 @@ def test_changing_module_during_a_sync_discards_its_result(contract, orgs, accou
     service = _icb(contract, "Svc")
     [job] = dispatch_due(enqueue=False)
     enable_icb(service=service, actor=None, module="rmm", billing_type="servers")
-    sync_group(job.run_id, job.service_ids, job.claim_token)
+    sync_job(job)
     service.refresh_from_db()
     assert service.units == 0 and service.icb_status == "never"
 
@@ -252,7 +253,7 @@ def test_mapping_shared_by_two_services_of_different_accounts_is_never_counted_t
     make_mapping(a, org)
     sa, sb = _icb(make_contract(a), "A svc"), _icb(make_contract(b), "B svc")
     [job] = dispatch_due(enqueue=False)
-    sync_group(job.run_id, job.service_ids, job.claim_token)
+    sync_job(job)
     sa.refresh_from_db()
     sb.refresh_from_db()
     assert (sa.units, sa.icb_status) == (4, "ok")

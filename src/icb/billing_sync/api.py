@@ -94,12 +94,27 @@ class SyncRunItemOut(Schema):
         return _money(obj.new_units)
 
 
-class SyncRunDetailOut(SyncRunOut):
+class SyncRunItemPage(Schema):
     items: list[SyncRunItemOut]
+    count: int
+    page: int
+    pages: int
+    page_size: int
+
+
+class SyncRunDetailOut(SyncRunOut):
+    items: list[SyncRunItemOut] = Field(
+        ..., description="the first page of the run's services; all of them, by result, at "
+        "/sync-runs/{id}/services")
+    items_count: int
 
     @staticmethod
     def resolve_items(obj) -> list:
-        return list(services.run_items(obj))
+        return list(services.run_items(obj)[:settings.ICB_API_PAGE_SIZE])
+
+    @staticmethod
+    def resolve_items_count(obj) -> int:
+        return services.run_items(obj).count()
 
 
 def _service(request, service_id):
@@ -145,3 +160,16 @@ def list_runs(request, page: int = 1, page_size: int | None = None):
 def get_run(request, run_id: int):
     require(request.user, Area.CONTRACTS, Level.VIEW)
     return services.run_get(company=request.company, run_id=run_id)
+
+
+@router.get("/sync-runs/{run_id}/services", response=SyncRunItemPage,
+            summary="The services of a sync run, by result")
+def list_run_services(request, run_id: int, status: str = "", page: int = 1,
+                      page_size: int | None = None):
+    """Services whose units changed, that failed or lack a mapping (`status`: changed,
+    error, mapping_incomplete; a manual sync also lists an unchanged service). Nightly
+    runs count their unchanged services without listing them."""
+    require(request.user, Area.CONTRACTS, Level.VIEW)
+    run = services.run_get(company=request.company, run_id=run_id)
+    return paginate(services.run_items(run, status=status), page,
+                    page_size or settings.ICB_API_PAGE_SIZE)

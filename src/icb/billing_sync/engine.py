@@ -4,9 +4,9 @@ at most BATCH_SIZE services) costs a few queries and one bulk usage read from th
 whatever its size. A manual sync is the same code with a group of one.
 
     dispatch_due(now)            claim due services, one SyncRun per company, one task
-                                 per (company, module) batch: (run id, service ids, token)
-    sync_group(run, ids, token)  read mappings and usage, compute in memory, write the
-                                 services that still hold the claim in one transaction
+                                 per (company, module) batch: (run id, the batch's token)
+    sync_group(run, token)       read mappings and usage, compute in memory, write the
+                                 services that still hold the token in one transaction
 
 Units only ever change to a sum computed from a complete, validated hub answer; any
 failure keeps them, records the error on the service and the run, and schedules a
@@ -19,12 +19,12 @@ import json
 import logging
 import uuid
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -50,16 +50,35 @@ log = logging.getLogger(__name__)
 
 CLAIM_TTL = timedelta(minutes=30)
 BATCH_SIZE = 2000
+# A group task syncs up to this many batches, reading the hub for the next batch while
+# it writes the current one; more services per company and module make more tasks.
+BATCHES_PER_JOB = 5
 # Units are DECIMAL(12, 2): anything at or above 10^10 cannot be stored.
 UNITS_LIMIT = Decimal(10) ** (MAX_DIGITS - DECIMAL_PLACES)
 MAPPING_INCOMPLETE_MESSAGE = "Mapping Settings Incomplete"
 
 
 @dataclass
-class Job:
-    run_id: int
-    service_ids: list[int]
+class Batch:
+    """At most BATCH_SIZE services of one company and module, claimed with their own
+    token: every query of the sync selects them by that token."""
     claim_token: str
+    service_ids: list[int]  # as planned by the dispatcher; informative, not sent
+
+
+@dataclass
+class Job:
+    """One group task: consecutive batches of one company and module."""
+    run_id: int
+    batches: list[Batch]
+
+    @property
+    def claim_tokens(self) -> list[str]:
+        return [batch.claim_token for batch in self.batches]
+
+    @property
+    def service_ids(self) -> list[int]:
+        return [i for batch in self.batches for i in batch.service_ids]
 
 
 @dataclass
@@ -67,8 +86,25 @@ class Outcome:
     status: str  # SyncStatus.OK, MAPPING_INCOMPLETE or ERROR
     units: Decimal | None = None
     message: str = ""
-    detail: dict = field(default_factory=dict)
     retry_after: float | None = None
+    # OK only: which organizations made the number, for the history row of a change.
+    # Kept as references into the group's usage; the row's JSON is built only when the
+    # units really change (most nights, most services do not).
+    module_code: str = ""
+    billing_type: str = ""
+    organization_ids: list[str] = field(default_factory=list)
+    usage: UsageResult | None = None
+
+    def detail(self, isoformat=datetime.isoformat) -> dict:
+        key = self.billing_type
+        quantities = self.usage.quantities if self.usage else {}
+        measured = self.usage.measured_at if self.usage else {}
+        return {
+            "module": self.module_code, "billing_type": key,
+            "quantities": {o: str(quantities[(o, key)]) for o in self.organization_ids},
+            "measured_at": {o: isoformat(measured[(o, key)]) for o in self.organization_ids
+                            if (o, key) in measured},
+        }
 
 
 def new_token() -> str:
@@ -83,138 +119,268 @@ def _due(now: datetime) -> Q:
 
 
 def dispatch_due(now: datetime | None = None, *, enqueue: bool = True) -> list[Job]:
-    """Claim every due ICB service with one conditional UPDATE (a service claimed by
-    another dispatcher, and not expired, does not match the WHERE, so it is never
-    claimed twice), then split the claimed services into jobs per (company, module),
-    at most BATCH_SIZE services each. Overdue services (after downtime) are simply due.
-    With `enqueue`, each job is sent to a worker; the jobs are returned either way."""
+    """Claim every due ICB service and hand the claimed services to group tasks: per
+    (company, module), batches of at most BATCH_SIZE, at most BATCHES_PER_JOB batches
+    per task. Each batch is claimed with one conditional UPDATE that repeats the due
+    condition, so a service claimed meanwhile by another dispatcher (and not expired) is
+    never claimed twice. Overdue services (after downtime) are simply due. With
+    `enqueue`, each job is sent to a worker; the jobs are returned either way."""
     now = now or timezone.now()
-    token = new_token()
-    claimed = Service.objects.filter(_due(now)).update(
-        sync_claim_token=token, sync_claimed_until=now + CLAIM_TTL)
-    if not claimed:
-        return []
-    rows = (Service.objects.filter(sync_claim_token=token)
-            .order_by("company_id", "icb_module_id", "id")
-            .values_list("id", "company_id", "icb_module_id", "sync_retry_count"))
+    due = (Service.objects.filter(_due(now))
+           .order_by("company_id", "icb_module_id", "id")
+           .values_list("id", "company_id", "icb_module_id", "sync_retry_count"))
     groups: dict[int, dict[int | None, list[int]]] = defaultdict(lambda: defaultdict(list))
     retrying: dict[int, bool] = {}
-    for service_id, company_id, module_id, retries in rows:
+    for service_id, company_id, module_id, retries in due:
         groups[company_id][module_id].append(service_id)
         retrying[company_id] = retrying.get(company_id, True) and retries > 0
     jobs: list[Job] = []
     for company_id, modules in groups.items():
-        batches = [ids[i:i + BATCH_SIZE] for ids in modules.values()
-                   for i in range(0, len(ids), BATCH_SIZE)]
+        claimed: dict[int | None, list[Batch]] = {}
+        for module_id, ids in modules.items():
+            batches = [_claim(now, company_id, module_id, ids[i:i + BATCH_SIZE])
+                       for i in range(0, len(ids), BATCH_SIZE)]
+            claimed[module_id] = [batch for batch in batches if batch]
+        total = sum(len(batches) for batches in claimed.values())
+        if not total:
+            continue
         run = SyncRun.objects.create(
-            company_id=company_id, started_at=now, groups_total=len(batches),
+            company_id=company_id, started_at=now, groups_total=total,
             trigger=SyncTrigger.RETRY if retrying[company_id] else SyncTrigger.NIGHTLY)
-        jobs += [Job(run.pk, batch, token) for batch in batches]
+        jobs += [Job(run.pk, batches[i:i + BATCHES_PER_JOB])
+                 for batches in claimed.values()
+                 for i in range(0, len(batches), BATCHES_PER_JOB)]
     if enqueue:
         from .tasks import sync_group_task
 
         for job in jobs:
-            sync_group_task.delay(job.run_id, job.service_ids, job.claim_token)
+            sync_group_task.delay(job.run_id, job.claim_tokens)
     return jobs
+
+
+def _claim(now: datetime, company_id: int, module_id: int | None,
+           ids: list[int]) -> Batch | None:
+    """Claim one batch with its own token. Its services are consecutive ids of one
+    company and module, so the id range with those two selects them (the database walks
+    the module index within the range; no list of ids to prepare and send)."""
+    token = new_token()
+    module = Q(icb_module__isnull=True) if module_id is None else Q(icb_module_id=module_id)
+    taken = Service.objects.filter(_due(now), module, company_id=company_id,
+                                   pk__range=(ids[0], ids[-1])).update(
+        sync_claim_token=token, sync_claimed_until=now + CLAIM_TTL)
+    return Batch(token, ids) if taken else None
 
 
 # --- the group sync -----------------------------------------------------------------------
 
-def fetch_usage(company: Company, module_code: str, organization_ids: list[str],
+def open_hub(company: Company) -> HubClient:
+    """The hub client of one group task (opening it may refresh the token)."""
+    return hub_services.hub_client(company)
+
+
+def fetch_usage(api: HubClient, module_code: str, organization_ids: list[str],
                 billing_types: list[str]) -> UsageResult:
-    """The one hub read of a group (paged and chunked by the client)."""
-    api: HubClient = hub_services.hub_client(company)
-    with api:
-        return api.usage(module_code, organization_ids, billing_types)
+    """The one hub read of a batch (paged and chunked by the client)."""
+    return api.usage(module_code, organization_ids, billing_types)
 
 
-def sync_group(run_id: int, service_ids: list[int], claim_token: str,
+class _Hub:
+    """A group task's one hub client, opened on the first read in the calling thread
+    (opening reads, and may refresh, the token in the database) and kept for the next
+    batches, so they reuse its connection. A failure to open is raised by every read."""
+
+    def __init__(self, company: Company):
+        self.company = company
+        self._api: HubClient | None = None
+        self._failure: Exception | None = None
+
+    def open(self) -> None:
+        if self._api is None and self._failure is None:
+            try:
+                self._api = open_hub(self.company)
+            except Exception as exc:  # raised again by read(), where outcomes are made
+                self._failure = exc
+
+    def read(self, read: _Read) -> UsageResult:
+        if self._failure is not None:
+            raise self._failure
+        return fetch_usage(self._api, read.module_code, read.organization_ids,
+                           read.billing_types)
+
+    def read_in_thread(self, read: _Read) -> UsageResult:
+        try:
+            return self.read(read)
+        finally:
+            # Renewing a refused token touches the database with this thread's connection.
+            connection.close()
+
+    def close(self) -> None:
+        if self._api is not None:
+            self._api.close()
+
+
+@dataclass
+class _Read:
+    """One module's hub read for a batch, and the services waiting for it."""
+    module_code: str
+    organization_ids: list[str]
+    billing_types: list[str]
+    services: list[tuple[int, list[str], str]]  # (service id, its organizations, billing type)
+
+
+@dataclass
+class _Plan:
+    """A batch as read from the database, before the hub is asked."""
+    claim_token: str
+    outcomes: dict[int, Outcome]  # filled for services decided without the hub
+    reads: list[_Read]
+    errors: list = field(default_factory=list)
+
+
+def sync_group(run_id: int, claim_token: str,
                now: datetime | None = None) -> dict[int, Outcome]:
-    """Sync the services of one job that still hold `claim_token`. Returns the outcome
-    per service written."""
+    """Sync the services that still hold `claim_token` (one batch, or the one service of
+    a manual sync). Returns the outcome per service written."""
     run = SyncRun.objects.filter(pk=run_id).select_related("company").first()
     if run is None:
         return {}
-    company = run.company
-    rows = list(
-        Service.objects.filter(pk__in=service_ids, company=company,
-                               sync_claim_token=claim_token, billing_mode=BillingMode.ICB)
-        .values("id", "contract__account_id", "icb_module_id", "icb_module__code",
-                "icb_billing_type_id", "icb_billing_type__code",
-                "icb_billing_type__module_id")
-    )
-    outcomes: dict[int, Outcome] = {}
-    by_module: dict[int | None, list[dict]] = defaultdict(list)
-    for row in rows:
-        by_module[row["icb_module_id"]].append(row)
-    errors = []
-    for module_id, module_rows in by_module.items():
-        error = _compute_module(company, module_id, module_rows, outcomes)
-        if error:
-            errors.append(error)
-    _write(run, outcomes, claim_token, errors, now or timezone.now())
-    return outcomes
-
-
-def _compute_module(company: Company, module_id: int | None, rows: list[dict],
-                    outcomes: dict[int, Outcome]) -> dict | None:
-    """Fill `outcomes` for the services of one module; return the run error, if any."""
-    hub = settings.ICB_HUB_NAME
-    usable = []
-    for row in rows:
-        if (module_id is None or row["icb_billing_type_id"] is None
-                or row["icb_billing_type__module_id"] != module_id):
-            outcomes[row["id"]] = Outcome(
-                SyncStatus.ERROR, message="The module or billing type of this service no "
-                "longer exists. Choose them again on the Integrated Customer Billing tab.")
-        else:
-            usable.append(row)
-    if not usable:
-        return None
-    module_code = usable[0]["icb_module__code"]
-    accounts = {row["contract__account_id"] for row in usable}
-    orgs_of: dict[int, list[str]] = defaultdict(list)
-    for account_id, external_id in (
-        Mapping.objects.filter(company=company, module_id=module_id, account_id__in=accounts)
-        .order_by("organization__external_id")
-        .values_list("account_id", "organization__external_id")
-    ):
-        orgs_of[account_id].append(external_id)
-    mapped = []
-    for row in usable:
-        if orgs_of.get(row["contract__account_id"]):
-            mapped.append(row)
-        else:
-            outcomes[row["id"]] = Outcome(SyncStatus.MAPPING_INCOMPLETE,
-                                          message=MAPPING_INCOMPLETE_MESSAGE)
-    if not mapped:
-        return None
-    organization_ids = sorted({o for row in mapped for o in orgs_of[row["contract__account_id"]]})
-    billing_types = sorted({row["icb_billing_type__code"] for row in mapped})
+    hub = _Hub(run.company)
     try:
-        usage = fetch_usage(company, module_code, organization_ids, billing_types)
+        plan = _plan(run.company, claim_token)
+        if plan.reads:
+            hub.open()
+        for read in plan.reads:
+            _apply(run.company, plan, read, lambda r=read: hub.read(r))
+        _write(run, plan.outcomes, claim_token, plan.errors, now or timezone.now())
+    finally:
+        hub.close()
+    return plan.outcomes
+
+
+def sync_batches(run_id: int, claim_tokens: list[str], now: datetime | None = None) -> None:
+    """A group task: sync its batches one after the other, each in its own transaction,
+    reading the hub for the next batch (in a background thread) while the current one
+    is computed and written. The hub read and the database write are the two big costs
+    of a batch, and they wait on different things."""
+    if len(claim_tokens) < 2:
+        for token in claim_tokens:
+            sync_group(run_id, token, now)
+        return
+    run = SyncRun.objects.filter(pk=run_id).select_related("company").first()
+    if run is None:
+        return
+    company = run.company
+    hub = _Hub(company)
+    try:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="icb-hub-read") as reader:
+            pending = None
+            for token in claim_tokens:
+                plan = _plan(company, token)
+                if plan.reads:
+                    hub.open()
+                reads = [(read, reader.submit(hub.read_in_thread, read).result)
+                         for read in plan.reads]
+                if pending:
+                    _finish(run, *pending, now)
+                pending = (plan, reads)
+            _finish(run, *pending, now)
+    finally:
+        hub.close()
+
+
+def sync_job(job: Job, now: datetime | None = None) -> None:
+    sync_batches(job.run_id, job.claim_tokens, now)
+
+
+def _finish(run: SyncRun, plan: _Plan, reads: list, now: datetime | None) -> None:
+    for read, get_usage in reads:
+        _apply(run.company, plan, read, get_usage)
+    _write(run, plan.outcomes, plan.claim_token, plan.errors, now or timezone.now())
+
+
+def _plan(company: Company, claim_token: str) -> _Plan:
+    """Read a batch's services and their mappings; decide the services that need no hub
+    read (module gone, nothing mapped) and list what to read for the others."""
+    claimed = Service.objects.filter(company=company, sync_claim_token=claim_token,
+                                     billing_mode=BillingMode.ICB)
+    plan = _Plan(claim_token, outcomes={}, reads=[])
+    by_module: dict[int | None, list[dict]] = defaultdict(list)
+    for row in claimed.values(
+            "id", "contract__account_id", "icb_module_id", "icb_module__code",
+            "icb_billing_type_id", "icb_billing_type__code", "icb_billing_type__module_id"):
+        by_module[row["icb_module_id"]].append(row)
+    for module_id, rows in by_module.items():
+        usable = []
+        for row in rows:
+            if (module_id is None or row["icb_billing_type_id"] is None
+                    or row["icb_billing_type__module_id"] != module_id):
+                plan.outcomes[row["id"]] = Outcome(
+                    SyncStatus.ERROR, message="The module or billing type of this service "
+                    "no longer exists. Choose them again on the Integrated Customer Billing "
+                    "tab.")
+            else:
+                usable.append(row)
+        if not usable:
+            continue
+        # The accounts come from a subquery over the claimed services: the database joins
+        # them, rather than this process sending a list of up to BATCH_SIZE account ids.
+        orgs_of: dict[int, list[str]] = defaultdict(list)
+        for account_id, external_id in (
+            Mapping.objects.filter(company=company, module_id=module_id,
+                                   account_id__in=claimed.values("contract__account_id"))
+            .order_by("organization__external_id")
+            .values_list("account_id", "organization__external_id")
+        ):
+            orgs_of[account_id].append(external_id)
+        services = []
+        for row in usable:
+            organizations = orgs_of.get(row["contract__account_id"])
+            if organizations:
+                services.append((row["id"], organizations, row["icb_billing_type__code"]))
+            else:
+                plan.outcomes[row["id"]] = Outcome(SyncStatus.MAPPING_INCOMPLETE,
+                                                   message=MAPPING_INCOMPLETE_MESSAGE)
+        if services:
+            plan.reads.append(_Read(
+                module_code=usable[0]["icb_module__code"],
+                organization_ids=sorted({o for _, orgs, _ in services for o in orgs}),
+                billing_types=sorted({kind for _, _, kind in services}),
+                services=services))
+    return plan
+
+
+def _apply(company: Company, plan: _Plan, read: _Read, get_usage) -> None:
+    """Fill the outcomes of one read's services from its usage, or from its failure."""
+    module_code = read.module_code
+    try:
+        usage = get_usage()
     except HubError as exc:
-        for row in mapped:
-            outcomes[row["id"]] = Outcome(SyncStatus.ERROR, message=exc.message[:500],
-                                          retry_after=exc.retry_after)
-        return {"module": module_code, "message": exc.message, "services": len(mapped)}
+        for service_id, _, _ in read.services:
+            plan.outcomes[service_id] = Outcome(SyncStatus.ERROR, message=exc.message[:500],
+                                                retry_after=exc.retry_after)
+        plan.errors.append({"module": module_code, "message": exc.message,
+                            "services": len(read.services)})
+        return
     except Exception:  # never leave a service without a visible outcome
         log.exception("Usage read of %s for company %s failed", module_code, company.pk)
-        message = f"Reading usage from {hub} failed unexpectedly; it will be retried."
-        for row in mapped:
-            outcomes[row["id"]] = Outcome(SyncStatus.ERROR, message=message)
-        return {"module": module_code, "message": message, "services": len(mapped)}
-    for row in mapped:
-        outcomes[row["id"]] = compute_units(
-            orgs_of[row["contract__account_id"]], row["icb_billing_type__code"], usage,
-            module_code=module_code)
-    failures = [outcomes[row["id"]].message for row in mapped
-                if outcomes[row["id"]].status == SyncStatus.ERROR]
+        message = (f"Reading usage from {settings.ICB_HUB_NAME} failed unexpectedly; it "
+                   "will be retried.")
+        for service_id, _, _ in read.services:
+            plan.outcomes[service_id] = Outcome(SyncStatus.ERROR, message=message)
+        plan.errors.append({"module": module_code, "message": message,
+                            "services": len(read.services)})
+        return
+    failures = []
+    for service_id, organizations, billing_type in read.services:
+        outcome = plan.outcomes[service_id] = compute_units(
+            organizations, billing_type, usage, module_code=module_code)
+        if outcome.status == SyncStatus.ERROR:
+            failures.append(outcome.message)
     if failures:
-        return {"module": module_code, "services": len(failures),
-                "message": f"{len(failures)} service(s) had incomplete or unusable usage; "
-                           f"the first: {failures[0]}"}
-    return None
+        plan.errors.append({
+            "module": module_code, "services": len(failures),
+            "message": f"{len(failures)} service(s) had incomplete or unusable usage; "
+                       f"the first: {failures[0]}"})
 
 
 def compute_units(organization_ids: list[str], billing_type: str, usage: UsageResult, *,
@@ -222,16 +388,16 @@ def compute_units(organization_ids: list[str], billing_type: str, usage: UsageRe
     """The sum of each mapped organization's own quantity, or an error that keeps the
     units when any quantity is missing or the sum cannot be stored."""
     hub = settings.ICB_HUB_NAME
+    reported = usage.quantities
     missing = [o for o in organization_ids
-               if o in usage.missing or (o, billing_type) not in usage.quantities]
+               if (o, billing_type) not in reported or o in usage.missing]
     if missing:
         shown = ", ".join(missing[:5]) + (" …" if len(missing) > 5 else "")
         return Outcome(SyncStatus.ERROR, message=(
             f"{hub} did not report {billing_type} for organization(s) {shown} (removed from "
             "the module, or a partial answer). Units were kept; check the mapping."))
-    quantities = {o: usage.quantities[(o, billing_type)] for o in organization_ids}
     try:
-        total = sum(quantities.values(), Decimal(0))
+        total = sum((reported[(o, billing_type)] for o in organization_ids), Decimal(0))
         if not total.is_finite() or total < 0 or total >= UNITS_LIMIT:
             raise ArithmeticError
         units = total.quantize(CENT, rounding=ROUND_HALF_UP)
@@ -241,37 +407,40 @@ def compute_units(organization_ids: list[str], billing_type: str, usage: UsageRe
         return Outcome(SyncStatus.ERROR, message=(
             f"{hub} reported a quantity that cannot be stored as units (negative or more "
             f"than {MAX_DIGITS - DECIMAL_PLACES} digits). Units were kept."))
-    measured = {o: usage.measured_at[(o, billing_type)].isoformat()
-                for o in organization_ids if (o, billing_type) in usage.measured_at}
-    detail = {
-        "module": module_code, "billing_type": billing_type,
-        "quantities": {o: str(q) for o, q in quantities.items()},
-        "measured_at": measured,
-    }
-    return Outcome(SyncStatus.OK, units=units, detail=detail)
+    return Outcome(SyncStatus.OK, units=units, module_code=module_code,
+                   billing_type=billing_type, organization_ids=organization_ids, usage=usage)
 
 
 def _write(run: SyncRun, outcomes: dict[int, Outcome], claim_token: str, errors: list,
            now: datetime) -> None:
     """One transaction: lock the services that still hold the claim, take the old units
     from the locked rows, write units, sync state, history and run items in bulk. Rows
-    are handled as tuples, not model instances: at 60,000 services building instances
-    costs more than the SQL."""
+    are built as tuples of database values, not model instances: at 60,000 services,
+    instances and the field machinery cost more than the SQL."""
     tonight = next_midnight(now, run.company.zone)
+    at = connection.ops.adapt_datetimefield_value(now)
+    company_id = run.company_id
+    isoformat = _cached_isoformat()
+    # A nightly run itemizes what needs a look (changes, failures, missing mappings) and
+    # counts the unchanged services: most services of most nights, and rows nobody reads.
+    # A manual sync lists its service whatever the result.
+    list_unchanged = run.trigger == SyncTrigger.MANUAL
     with transaction.atomic():
         locked = list(
             Service.objects.select_for_update()
-            .filter(pk__in=list(outcomes), sync_claim_token=claim_token,
+            .filter(company_id=company_id, sync_claim_token=claim_token,
                     billing_mode=BillingMode.ICB)
             .order_by("id")
-            .values_list("id", "company_id", "units", "sync_retry_count")
+            .values_list("id", "units", "sync_retry_count")
         )
         states: dict[int, tuple] = {}
         unit_changes: dict[int, Decimal] = {}
         history, items = [], []
         counts = {"changed": 0, "unchanged": 0, "error": 0, "incomplete": 0}
-        for service_id, company_id, old, retries in locked:
-            outcome = outcomes[service_id]
+        for service_id, old, retries in locked:
+            outcome = outcomes.get(service_id)
+            if outcome is None:  # claimed after this job read its services: not ours
+                continue
             new_units = old
             if outcome.status == SyncStatus.OK:
                 # (status, message, last_sync_at, next_sync_at, retry count), then claim cleared
@@ -281,8 +450,9 @@ def _write(run: SyncRun, outcomes: dict[int, Outcome], claim_token: str, errors:
                     unit_changes[service_id] = new_units
                     item_status = ItemStatus.CHANGED
                     counts["changed"] += 1
-                    history.append((company_id, service_id, old, new_units, now,
-                                    UnitChangeSource.SYNC, None, run.pk, outcome.detail))
+                    history.append((company_id, service_id, str(old), str(new_units), at,
+                                    UnitChangeSource.SYNC, None, run.pk,
+                                    json.dumps(outcome.detail(isoformat))))
                 else:
                     item_status = ItemStatus.UNCHANGED
                     counts["unchanged"] += 1
@@ -296,9 +466,11 @@ def _write(run: SyncRun, outcomes: dict[int, Outcome], claim_token: str, errors:
                 item_status = ItemStatus.ERROR
                 counts["error"] += 1
             states[service_id] = state
-            items.append((run.pk, company_id, service_id, item_status, old, new_units,
-                          outcome.message))
-        _store_state(states, unit_changes=unit_changes, now=now)
+            if item_status != ItemStatus.UNCHANGED or list_unchanged:
+                items.append((run.pk, company_id, service_id, item_status, str(old),
+                              str(new_units), outcome.message))
+        skipped = [service_id for service_id, _, _ in locked if service_id not in states]
+        _store_state(claim_token, states, skipped, unit_changes=unit_changes, at=at)
         _insert(ServiceUnitChange, HISTORY_FIELDS, history)
         _insert(SyncRunItem, ITEM_FIELDS, items)
         stored = SyncRun.objects.select_for_update().get(pk=run.pk)
@@ -313,6 +485,20 @@ def _write(run: SyncRun, outcomes: dict[int, Outcome], claim_token: str, errors:
         stored.save()
 
 
+def _cached_isoformat():
+    """isoformat() once per distinct time: a hub measures most organizations at the
+    same moment, and a group has thousands of them."""
+    cache: dict[datetime, str] = {}
+
+    def isoformat(value: datetime) -> str:
+        text = cache.get(value)
+        if text is None:
+            text = cache[value] = value.isoformat()
+        return text
+
+    return isoformat
+
+
 # Marks a sync-state column that this outcome leaves as it is (last_sync_at on failure).
 KEEP = object()
 
@@ -323,41 +509,18 @@ ITEM_FIELDS = ["run", "company", "service", "status", "old_units", "new_units", 
 
 
 def _insert(model, field_names: list[str], rows: list[tuple]) -> None:
-    """INSERT many rows with one executemany. bulk_create spends most of its time
-    preparing each value of each row through the field machinery; here each column is
-    converted with one small function (the values come from this module, already
-    validated Decimals, aware datetimes, dicts)."""
+    """INSERT many rows with one executemany. The rows hold database values already
+    (decimals and JSON as text, times adapted by the backend): bulk_create would spend
+    most of its time preparing each value through the field machinery."""
     if not rows:
         return
-    fields = [model._meta.get_field(name) for name in field_names]
     quote = connection.ops.quote_name
-    converters = [_converter(f) for f in fields]
-    values = [[convert(value) for convert, value in zip(converters, row, strict=True)]
-              for row in rows]
-    columns = ", ".join(quote(f.column) for f in fields)
-    placeholders = ", ".join(["%s"] * len(fields))
+    columns = ", ".join(quote(model._meta.get_field(name).column) for name in field_names)
+    placeholders = ", ".join(["%s"] * len(field_names))
     # Only quoted names from the model's metadata are formatted in; values are parameters.
     sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({placeholders})"  # noqa: S608
     with connection.cursor() as cursor:
-        cursor.executemany(sql, values)
-
-
-def _converter(field):
-    internal = field.get_internal_type()
-    if internal == "JSONField":
-        return lambda value: json.dumps(value, cls=DjangoJSONEncoder)
-    if internal == "DateTimeField":
-        cache: dict = {}
-
-        def datetime_value(value):
-            if value not in cache:
-                cache[value] = connection.ops.adapt_datetimefield_value(value)
-            return cache[value]
-
-        return datetime_value
-    if internal == "DecimalField":
-        return lambda value: None if value is None else str(value)
-    return lambda value: value
+        cursor.executemany(sql, rows)
 
 
 STATE_FIELDS = ["icb_status", "icb_message", "last_sync_at", "next_sync_at",
@@ -365,18 +528,27 @@ STATE_FIELDS = ["icb_status", "icb_message", "last_sync_at", "next_sync_at",
 ID_CHUNK = 900
 
 
-def _store_state(states: dict[int, tuple], *, unit_changes: dict[int, Decimal],
-                 now: datetime) -> None:
+def _store_state(claim_token: str, states: dict[int, tuple], skipped: list[int], *,
+                 unit_changes: dict[int, Decimal], at) -> None:
     """Write the new sync state (and release the claim) and the units of the locked
-    services in a few statements: services whose state is the same (almost all of a
-    group: same status, times and message) share one UPDATE, and the changed units go in
-    one CASE statement per chunk (Django's bulk_update builds an expression per row and
-    field, far slower)."""
+    services in a few statements. Services whose new state is the same share one UPDATE;
+    the largest such set (nearly all of a group: same status, times and message) is
+    selected by the claim token rather than by its ids. Changed units go in one CASE
+    statement per chunk (Django's bulk_update builds an expression per row and field,
+    far slower)."""
     by_state: dict[tuple, list[int]] = defaultdict(list)
     for service_id, state in states.items():
         by_state[state].append(service_id)
+    largest = max(by_state, key=lambda state: len(by_state[state]), default=None)
     for state, ids in by_state.items():
         values = {f: v for f, v in zip(STATE_FIELDS, state, strict=True) if v is not KEEP}
+        if state == largest:
+            # The rows are locked, so the token holders are exactly the locked services.
+            others = [i for other, other_ids in by_state.items() if other != state
+                      for i in other_ids] + skipped
+            Service.objects.filter(sync_claim_token=claim_token).exclude(pk__in=others).update(
+                sync_claim_token="", sync_claimed_until=None, **values)
+            continue
         for start in range(0, len(ids), ID_CHUNK):
             Service.objects.filter(pk__in=ids[start:start + ID_CHUNK]).update(
                 sync_claim_token="", sync_claimed_until=None, **values)
@@ -387,7 +559,6 @@ def _store_state(states: dict[int, tuple], *, unit_changes: dict[int, Decimal],
     units = connection.ops.quote_name(Service._meta.get_field("units").column)
     updated = connection.ops.quote_name(Service._meta.get_field("updated_at").column)
     pk = connection.ops.quote_name(Service._meta.pk.column)
-    value = connection.ops.adapt_datetimefield_value(now)
     with connection.cursor() as cursor:
         for start in range(0, len(changed), ID_CHUNK // 3):
             chunk = changed[start:start + ID_CHUNK // 3]
@@ -395,7 +566,7 @@ def _store_state(states: dict[int, tuple], *, unit_changes: dict[int, Decimal],
             params: list = []
             for service_id, new_units in chunk:
                 params += [service_id, str(new_units)]
-            params.append(value)
+            params.append(at)
             params += [service_id for service_id, _ in chunk]
             # Only quoted names from the model's metadata and placeholders are formatted
             # in; every value is a parameter.
@@ -415,5 +586,5 @@ def sync_one(service: Service, *, user: User | None) -> SyncRun:
                                  user=user, started_at=now, groups_total=1)
     Service.objects.filter(pk=service.pk, billing_mode=BillingMode.ICB).update(
         sync_claim_token=token, sync_claimed_until=now + CLAIM_TTL)
-    sync_group(run.pk, [service.pk], token)
+    sync_group(run.pk, token)
     return run

@@ -1,5 +1,7 @@
 """Sync runs: one per company per dispatch (nightly or retry) or per manual sync, with
-one item per service it touched. The services' own sync state (mode, module, billing
+an item per service whose units changed, that failed or lacks a mapping (unchanged
+services are counted on the run; a manual sync itemizes its service whatever the
+result). The services' own sync state (mode, module, billing
 type, status, message, last/next sync, claim) lives on contracts.Service."""
 
 from django.db import models

@@ -148,5 +148,8 @@ def run_get(*, company: Company, run_id) -> SyncRun:
     return run
 
 
-def run_items(run: SyncRun):
-    return run.items.select_related("service__contract__account").order_by("id")
+def run_items(run: SyncRun, *, status: str = ""):
+    """The services itemized on a run, optionally of one result (an unknown result
+    lists nothing rather than failing)."""
+    items = run.items.select_related("service__contract__account").order_by("id")
+    return items.filter(status=status) if status else items

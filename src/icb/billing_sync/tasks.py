@@ -12,7 +12,8 @@ def dispatch_task() -> int:
 
 
 @shared_task(name="billing_sync.sync_group", ignore_result=True)
-def sync_group_task(run_id: int, service_ids: list[int], claim_token: str) -> None:
-    from .engine import sync_group
+def sync_group_task(run_id: int, claim_tokens: list[str]) -> None:
+    """A group of batches; each batch selected by the claim token the dispatcher gave it."""
+    from .engine import sync_batches
 
-    sync_group(run_id, service_ids, claim_token)
+    sync_batches(run_id, claim_tokens)

@@ -103,9 +103,7 @@ def run_list(request):
 def run_detail(request, run_id):
     run = services.run_get(company=request.company, run_id=run_id)
     status = request.GET.get("status", "")
-    items = services.run_items(run)
-    if status:
-        items = items.filter(status=status)
+    items = services.run_items(run, status=status)
     page = paginate(items, request.GET.get("page"), ITEMS_PAGE_SIZE)
     return render(request, "billing_sync/run_detail.html",
                   {"run": run, "page": page, "status": status})

@@ -117,6 +117,9 @@ class Service(models.Model):
         indexes = [
             models.Index(fields=["company", "contract"]),
             models.Index(fields=["billing_mode", "next_sync_at"], name="service_sync_due"),
+            # A sync job selects its batch by the token the dispatcher gave it (the
+            # company too, so that SQLite prefers this index to the company ones).
+            models.Index(fields=["sync_claim_token", "company"], name="service_sync_claim"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -150,7 +153,10 @@ class ServiceUnitChange(models.Model):
     invoice line can be explained."""
 
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
-    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="unit_changes")
+    # Indexed by (service, changed_at) below; a second index on service alone would only
+    # slow down the nightly sync's inserts.
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="unit_changes",
+                                db_index=False)
     old_units = models.DecimalField(max_digits=12, decimal_places=2, null=True)
     new_units = models.DecimalField(max_digits=12, decimal_places=2)
     changed_at = models.DateTimeField(default=timezone.now)
