@@ -140,7 +140,7 @@ def test_dispatch_claims_due_services_once_and_groups_by_module(
     assert later.pk not in claimed and manual.pk not in claimed
     # rmm: 4 services in batches of 3 and 1, synced by one task; backup: one batch of 1.
     assert sorted([len(b.service_ids) for b in j.batches] for j in jobs) == [[1], [3, 1]]
-    assert len({token for j in jobs for token in j.claim_tokens}) == 3
+    assert len({b.claim_token for j in jobs for b in j.batches}) == 3
     [run] = SyncRun.objects.all()
     assert (run.trigger, run.groups_total) == ("nightly", 3)
 
@@ -180,7 +180,7 @@ def test_an_expired_claim_is_taken_again_and_the_old_holder_writes_nothing(
     later = timezone.now() + engine.CLAIM_TTL + datetime.timedelta(seconds=1)
     assert dispatch_due(timezone.now(), enqueue=False) == []  # still claimed
     [retry] = dispatch_due(later, enqueue=False)
-    assert retry.claim_tokens != dead.claim_tokens
+    assert retry.batches[0].claim_token != dead.batches[0].claim_token
     sync_job(dead)  # comes back to life: no-op
     service.refresh_from_db()
     assert service.units == 0 and service.last_sync_at is None

@@ -3,10 +3,12 @@ computes and writes their units. Set-based on purpose: a group (one company, one
 at most BATCH_SIZE services) costs a few queries and one bulk usage read from the hub,
 whatever its size. A manual sync is the same code with a group of one.
 
-    dispatch_due(now)            claim due services, one SyncRun per company, one task
-                                 per (company, module) batch: (run id, the batch's token)
-    sync_group(run, token)       read mappings and usage, compute in memory, write the
-                                 services that still hold the token in one transaction
+    dispatch_due(now)            claim due services in batches, one SyncRun per company,
+                                 one group task per (company, module) and up to
+                                 BATCHES_PER_JOB batches: (run id, the batches)
+    sync_batches(run, batches)   per batch: read mappings and usage, compute in memory,
+                                 write the services that still hold the batch's claim in
+                                 one transaction (reading the next batch's usage meanwhile)
 
 Units only ever change to a sum computed from a complete, validated hub answer; any
 failure keeps them, records the error on the service and the run, and schedules a
@@ -26,7 +28,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from icb.contracts.models import (
@@ -60,10 +62,32 @@ MAPPING_INCOMPLETE_MESSAGE = "Mapping Settings Incomplete"
 
 @dataclass
 class Batch:
-    """At most BATCH_SIZE services of one company and module, claimed with their own
-    token: every query of the sync selects them by that token."""
+    """At most BATCH_SIZE services of one company and module with consecutive ids,
+    claimed with their own token."""
     claim_token: str
-    service_ids: list[int]  # as planned by the dispatcher; informative, not sent
+    module_id: int | None
+    first_id: int
+    last_id: int
+    service_ids: list[int] = field(default_factory=list)  # as planned; not sent
+
+    def as_message(self) -> list:
+        return [self.claim_token, self.module_id, self.first_id, self.last_id]
+
+    @classmethod
+    def from_message(cls, message: list) -> Batch:
+        claim_token, module_id, first_id, last_id = message
+        return cls(str(claim_token), module_id, int(first_id), int(last_id))
+
+    def services(self, company_id: int) -> QuerySet[Service]:
+        """The batch's services that still hold its claim. The database finds them by the
+        module index within the id range; the token itself is not indexed (such an index
+        would be rewritten twice per service and night, at claim and at release)."""
+        module = (Q(icb_module__isnull=True) if self.module_id is None
+                  else Q(icb_module_id=self.module_id))
+        return Service.objects.filter(module, company_id=company_id,
+                                      pk__range=(self.first_id, self.last_id),
+                                      sync_claim_token=self.claim_token,
+                                      billing_mode=BillingMode.ICB)
 
 
 @dataclass
@@ -71,10 +95,6 @@ class Job:
     """One group task: consecutive batches of one company and module."""
     run_id: int
     batches: list[Batch]
-
-    @property
-    def claim_tokens(self) -> list[str]:
-        return [batch.claim_token for batch in self.batches]
 
     @property
     def service_ids(self) -> list[int]:
@@ -93,15 +113,16 @@ class Outcome:
     module_code: str = ""
     billing_type: str = ""
     organization_ids: list[str] = field(default_factory=list)
+    quantities: list[Decimal] = field(default_factory=list)  # one per organization
     usage: UsageResult | None = None
 
     def detail(self, isoformat=datetime.isoformat) -> dict:
         key = self.billing_type
-        quantities = self.usage.quantities if self.usage else {}
         measured = self.usage.measured_at if self.usage else {}
         return {
             "module": self.module_code, "billing_type": key,
-            "quantities": {o: str(quantities[(o, key)]) for o in self.organization_ids},
+            "quantities": dict(zip(self.organization_ids, map(str, self.quantities),
+                                   strict=True)),
             "measured_at": {o: isoformat(measured[(o, key)]) for o in self.organization_ids
                             if (o, key) in measured},
         }
@@ -154,7 +175,7 @@ def dispatch_due(now: datetime | None = None, *, enqueue: bool = True) -> list[J
         from .tasks import sync_group_task
 
         for job in jobs:
-            sync_group_task.delay(job.run_id, job.claim_tokens)
+            sync_group_task.delay(job.run_id, [batch.as_message() for batch in job.batches])
     return jobs
 
 
@@ -163,12 +184,12 @@ def _claim(now: datetime, company_id: int, module_id: int | None,
     """Claim one batch with its own token. Its services are consecutive ids of one
     company and module, so the id range with those two selects them (the database walks
     the module index within the range; no list of ids to prepare and send)."""
-    token = new_token()
+    batch = Batch(new_token(), module_id, ids[0], ids[-1], ids)
     module = Q(icb_module__isnull=True) if module_id is None else Q(icb_module_id=module_id)
     taken = Service.objects.filter(_due(now), module, company_id=company_id,
                                    pk__range=(ids[0], ids[-1])).update(
-        sync_claim_token=token, sync_claimed_until=now + CLAIM_TTL)
-    return Batch(token, ids) if taken else None
+        sync_claim_token=batch.claim_token, sync_claimed_until=now + CLAIM_TTL)
+    return batch if taken else None
 
 
 # --- the group sync -----------------------------------------------------------------------
@@ -231,40 +252,39 @@ class _Read:
 @dataclass
 class _Plan:
     """A batch as read from the database, before the hub is asked."""
-    claim_token: str
+    batch: Batch
     outcomes: dict[int, Outcome]  # filled for services decided without the hub
     reads: list[_Read]
     errors: list = field(default_factory=list)
 
 
-def sync_group(run_id: int, claim_token: str,
-               now: datetime | None = None) -> dict[int, Outcome]:
-    """Sync the services that still hold `claim_token` (one batch, or the one service of
-    a manual sync). Returns the outcome per service written."""
+def sync_group(run_id: int, batch: Batch, now: datetime | None = None) -> dict[int, Outcome]:
+    """Sync the services that still hold the batch's claim (one batch of a group task,
+    or the one service of a manual sync). Returns the outcome per service written."""
     run = SyncRun.objects.filter(pk=run_id).select_related("company").first()
     if run is None:
         return {}
     hub = _Hub(run.company)
     try:
-        plan = _plan(run.company, claim_token)
+        plan = _plan(run.company, batch)
         if plan.reads:
             hub.open()
         for read in plan.reads:
             _apply(run.company, plan, read, lambda r=read: hub.read(r))
-        _write(run, plan.outcomes, claim_token, plan.errors, now or timezone.now())
+        _write(run, plan, now or timezone.now())
     finally:
         hub.close()
     return plan.outcomes
 
 
-def sync_batches(run_id: int, claim_tokens: list[str], now: datetime | None = None) -> None:
+def sync_batches(run_id: int, batches: list[Batch], now: datetime | None = None) -> None:
     """A group task: sync its batches one after the other, each in its own transaction,
     reading the hub for the next batch (in a background thread) while the current one
     is computed and written. The hub read and the database write are the two big costs
     of a batch, and they wait on different things."""
-    if len(claim_tokens) < 2:
-        for token in claim_tokens:
-            sync_group(run_id, token, now)
+    if len(batches) < 2:
+        for batch in batches:
+            sync_group(run_id, batch, now)
         return
     run = SyncRun.objects.filter(pk=run_id).select_related("company").first()
     if run is None:
@@ -274,8 +294,8 @@ def sync_batches(run_id: int, claim_tokens: list[str], now: datetime | None = No
     try:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="icb-hub-read") as reader:
             pending = None
-            for token in claim_tokens:
-                plan = _plan(company, token)
+            for batch in batches:
+                plan = _plan(company, batch)
                 if plan.reads:
                     hub.open()
                 reads = [(read, reader.submit(hub.read_in_thread, read).result)
@@ -289,23 +309,22 @@ def sync_batches(run_id: int, claim_tokens: list[str], now: datetime | None = No
 
 
 def sync_job(job: Job, now: datetime | None = None) -> None:
-    sync_batches(job.run_id, job.claim_tokens, now)
+    sync_batches(job.run_id, job.batches, now)
 
 
 def _finish(run: SyncRun, plan: _Plan, reads: list, now: datetime | None) -> None:
     for read, get_usage in reads:
         _apply(run.company, plan, read, get_usage)
-    _write(run, plan.outcomes, plan.claim_token, plan.errors, now or timezone.now())
+    _write(run, plan, now or timezone.now())
 
 
-def _plan(company: Company, claim_token: str) -> _Plan:
+def _plan(company: Company, batch: Batch) -> _Plan:
     """Read a batch's services and their mappings; decide the services that need no hub
     read (module gone, nothing mapped) and list what to read for the others."""
-    claimed = Service.objects.filter(company=company, sync_claim_token=claim_token,
-                                     billing_mode=BillingMode.ICB)
-    plan = _Plan(claim_token, outcomes={}, reads=[])
+    claimed = batch.services(company.pk)
+    plan = _Plan(batch, outcomes={}, reads=[])
     by_module: dict[int | None, list[dict]] = defaultdict(list)
-    for row in claimed.values(
+    for row in claimed.order_by().values(
             "id", "contract__account_id", "icb_module_id", "icb_module__code",
             "icb_billing_type_id", "icb_billing_type__code", "icb_billing_type__module_id"):
         by_module[row["icb_module_id"]].append(row)
@@ -389,15 +408,19 @@ def compute_units(organization_ids: list[str], billing_type: str, usage: UsageRe
     units when any quantity is missing or the sum cannot be stored."""
     hub = settings.ICB_HUB_NAME
     reported = usage.quantities
-    missing = [o for o in organization_ids
-               if (o, billing_type) not in reported or o in usage.missing]
+    try:
+        quantities = [reported[(o, billing_type)] for o in organization_ids]
+        missing = [o for o in organization_ids if o in usage.missing] if usage.missing else []
+    except KeyError:
+        missing = [o for o in organization_ids
+                   if (o, billing_type) not in reported or o in usage.missing]
     if missing:
         shown = ", ".join(missing[:5]) + (" …" if len(missing) > 5 else "")
         return Outcome(SyncStatus.ERROR, message=(
             f"{hub} did not report {billing_type} for organization(s) {shown} (removed from "
             "the module, or a partial answer). Units were kept; check the mapping."))
     try:
-        total = sum((reported[(o, billing_type)] for o in organization_ids), Decimal(0))
+        total = sum(quantities, Decimal(0))
         if not total.is_finite() or total < 0 or total >= UNITS_LIMIT:
             raise ArithmeticError
         units = total.quantize(CENT, rounding=ROUND_HALF_UP)
@@ -408,15 +431,16 @@ def compute_units(organization_ids: list[str], billing_type: str, usage: UsageRe
             f"{hub} reported a quantity that cannot be stored as units (negative or more "
             f"than {MAX_DIGITS - DECIMAL_PLACES} digits). Units were kept."))
     return Outcome(SyncStatus.OK, units=units, module_code=module_code,
-                   billing_type=billing_type, organization_ids=organization_ids, usage=usage)
+                   billing_type=billing_type, organization_ids=organization_ids,
+                   quantities=quantities, usage=usage)
 
 
-def _write(run: SyncRun, outcomes: dict[int, Outcome], claim_token: str, errors: list,
-           now: datetime) -> None:
+def _write(run: SyncRun, plan: _Plan, now: datetime) -> None:
     """One transaction: lock the services that still hold the claim, take the old units
     from the locked rows, write units, sync state, history and run items in bulk. Rows
     are built as tuples of database values, not model instances: at 60,000 services,
     instances and the field machinery cost more than the SQL."""
+    outcomes = plan.outcomes
     tonight = next_midnight(now, run.company.zone)
     at = connection.ops.adapt_datetimefield_value(now)
     company_id = run.company_id
@@ -427,9 +451,7 @@ def _write(run: SyncRun, outcomes: dict[int, Outcome], claim_token: str, errors:
     list_unchanged = run.trigger == SyncTrigger.MANUAL
     with transaction.atomic():
         locked = list(
-            Service.objects.select_for_update()
-            .filter(company_id=company_id, sync_claim_token=claim_token,
-                    billing_mode=BillingMode.ICB)
+            plan.batch.services(company_id).select_for_update()
             .order_by("id")
             .values_list("id", "units", "sync_retry_count")
         )
@@ -470,7 +492,8 @@ def _write(run: SyncRun, outcomes: dict[int, Outcome], claim_token: str, errors:
                 items.append((run.pk, company_id, service_id, item_status, str(old),
                               str(new_units), outcome.message))
         skipped = [service_id for service_id, _, _ in locked if service_id not in states]
-        _store_state(claim_token, states, skipped, unit_changes=unit_changes, at=at)
+        _store_state(plan.batch.services(company_id), states, skipped,
+                     unit_changes=unit_changes, at=at)
         _insert(ServiceUnitChange, HISTORY_FIELDS, history)
         _insert(SyncRunItem, ITEM_FIELDS, items)
         stored = SyncRun.objects.select_for_update().get(pk=run.pk)
@@ -478,7 +501,7 @@ def _write(run: SyncRun, outcomes: dict[int, Outcome], claim_token: str, errors:
         stored.services_unchanged += counts["unchanged"]
         stored.services_failed += counts["error"]
         stored.services_incomplete += counts["incomplete"]
-        stored.errors = (stored.errors or []) + errors
+        stored.errors = (stored.errors or []) + plan.errors
         stored.groups_done += 1
         if stored.groups_done >= stored.groups_total:
             stored.finished_at = now
@@ -528,12 +551,12 @@ STATE_FIELDS = ["icb_status", "icb_message", "last_sync_at", "next_sync_at",
 ID_CHUNK = 900
 
 
-def _store_state(claim_token: str, states: dict[int, tuple], skipped: list[int], *,
+def _store_state(claimed: QuerySet[Service], states: dict[int, tuple], skipped: list[int], *,
                  unit_changes: dict[int, Decimal], at) -> None:
     """Write the new sync state (and release the claim) and the units of the locked
     services in a few statements. Services whose new state is the same share one UPDATE;
-    the largest such set (nearly all of a group: same status, times and message) is
-    selected by the claim token rather than by its ids. Changed units go in one CASE
+    the largest such set (nearly all of a batch: same status, times and message) is
+    selected as the batch (`claimed`) rather than by its ids. Changed units go in one CASE
     statement per chunk (Django's bulk_update builds an expression per row and field,
     far slower)."""
     by_state: dict[tuple, list[int]] = defaultdict(list)
@@ -543,10 +566,10 @@ def _store_state(claim_token: str, states: dict[int, tuple], skipped: list[int],
     for state, ids in by_state.items():
         values = {f: v for f, v in zip(STATE_FIELDS, state, strict=True) if v is not KEEP}
         if state == largest:
-            # The rows are locked, so the token holders are exactly the locked services.
+            # The rows are locked, so the claim holders are exactly the locked services.
             others = [i for other, other_ids in by_state.items() if other != state
                       for i in other_ids] + skipped
-            Service.objects.filter(sync_claim_token=claim_token).exclude(pk__in=others).update(
+            claimed.exclude(pk__in=others).update(
                 sync_claim_token="", sync_claimed_until=None, **values)
             continue
         for start in range(0, len(ids), ID_CHUNK):
@@ -579,12 +602,14 @@ def _store_state(claim_token: str, states: dict[int, tuple], skipped: list[int],
 
 def sync_one(service: Service, *, user: User | None) -> SyncRun:
     """Sync one service now, in this process: take the claim (even from a nightly job in
-    flight, whose write then skips this service), then the same group code."""
+    flight, whose write then skips this service), then the same batch code."""
     now = timezone.now()
     token = new_token()
     run = SyncRun.objects.create(company_id=service.company_id, trigger=SyncTrigger.MANUAL,
                                  user=user, started_at=now, groups_total=1)
     Service.objects.filter(pk=service.pk, billing_mode=BillingMode.ICB).update(
         sync_claim_token=token, sync_claimed_until=now + CLAIM_TTL)
-    sync_group(run.pk, token)
+    module_id = Service.objects.filter(pk=service.pk).values_list(
+        "icb_module_id", flat=True).first()
+    sync_group(run.pk, Batch(token, module_id, service.pk, service.pk, [service.pk]))
     return run

@@ -12,8 +12,8 @@ def dispatch_task() -> int:
 
 
 @shared_task(name="billing_sync.sync_group", ignore_result=True)
-def sync_group_task(run_id: int, claim_tokens: list[str]) -> None:
-    """A group of batches; each batch selected by the claim token the dispatcher gave it."""
-    from .engine import sync_batches
+def sync_group_task(run_id: int, batches: list[list]) -> None:
+    """A group of batches, each as [claim token, module id, first id, last id]."""
+    from .engine import Batch, sync_batches
 
-    sync_batches(run_id, claim_tokens)
+    sync_batches(run_id, [Batch.from_message(batch) for batch in batches])

@@ -117,9 +117,6 @@ class Service(models.Model):
         indexes = [
             models.Index(fields=["company", "contract"]),
             models.Index(fields=["billing_mode", "next_sync_at"], name="service_sync_due"),
-            # A sync job selects its batch by the token the dispatcher gave it (the
-            # company too, so that SQLite prefers this index to the company ones).
-            models.Index(fields=["sync_claim_token", "company"], name="service_sync_claim"),
         ]
         constraints = [
             models.CheckConstraint(
