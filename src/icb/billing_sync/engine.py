@@ -531,24 +531,35 @@ HISTORY_FIELDS = ["company", "service", "old_units", "new_units", "changed_at", 
 ITEM_FIELDS = ["run", "company", "service", "status", "old_units", "new_units", "message"]
 
 
+INSERT_ROWS = 500
+
+
 def _insert(model, field_names: list[str], rows: list[tuple]) -> None:
-    """INSERT many rows with one executemany. The rows hold database values already
+    """INSERT many rows, INSERT_ROWS per statement (one multi-row VALUES: far fewer
+    round trips than executemany on PostgreSQL). The rows hold database values already
     (decimals and JSON as text, times adapted by the backend): bulk_create would spend
     most of its time preparing each value through the field machinery."""
     if not rows:
         return
     quote = connection.ops.quote_name
     columns = ", ".join(quote(model._meta.get_field(name).column) for name in field_names)
-    placeholders = ", ".join(["%s"] * len(field_names))
-    # Only quoted names from the model's metadata are formatted in; values are parameters.
-    sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({placeholders})"  # noqa: S608
+    row = "(" + ", ".join(["%s"] * len(field_names)) + ")"
+    limit = connection.features.max_query_params  # None: no limit (PostgreSQL)
+    per_statement = min(INSERT_ROWS, limit // len(field_names)) if limit else INSERT_ROWS
     with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
+        for start in range(0, len(rows), per_statement):
+            chunk = rows[start:start + per_statement]
+            # Only quoted names from the model's metadata are formatted in; values are
+            # parameters.
+            sql = (f"INSERT INTO {quote(model._meta.db_table)} ({columns}) "  # noqa: S608
+                   f"VALUES {', '.join([row] * len(chunk))}")
+            cursor.execute(sql, [value for values in chunk for value in values])
 
 
 STATE_FIELDS = ["icb_status", "icb_message", "last_sync_at", "next_sync_at",
                 "sync_retry_count"]
 ID_CHUNK = 900
+UNITS_CHUNK = 1000
 
 
 def _store_state(claimed: QuerySet[Service], states: dict[int, tuple], skipped: list[int], *,
@@ -582,20 +593,34 @@ def _store_state(claimed: QuerySet[Service], states: dict[int, tuple], skipped: 
     units = connection.ops.quote_name(Service._meta.get_field("units").column)
     updated = connection.ops.quote_name(Service._meta.get_field("updated_at").column)
     pk = connection.ops.quote_name(Service._meta.pk.column)
+    # Only quoted names from the model's metadata and placeholders are formatted into
+    # the SQL below; every value is a parameter.
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # A join with a VALUES list: PostgreSQL would evaluate a long CASE per row.
+            for start in range(0, len(changed), UNITS_CHUNK):
+                chunk = changed[start:start + UNITS_CHUNK]
+                params: list = [at]
+                for service_id, new_units in chunk:
+                    params += [service_id, str(new_units)]
+                values = ", ".join(["(%s, %s)"] * len(chunk))
+                cursor.execute(
+                    f"UPDATE {table} SET {units} = CAST(v.units AS DECIMAL(12, 2)), "  # noqa: S608
+                    f"{updated} = %s FROM (VALUES {values}) AS v(id, units) "
+                    f"WHERE {table}.{pk} = v.id", params)
+            return
+        # SQLite (UPDATE … FROM needs 3.33, newer than Django's minimum): a CASE per chunk.
         for start in range(0, len(changed), ID_CHUNK // 3):
             chunk = changed[start:start + ID_CHUNK // 3]
             cases = " ".join(["WHEN %s THEN CAST(%s AS DECIMAL(12, 2))"] * len(chunk))
-            params: list = []
+            params = []
             for service_id, new_units in chunk:
                 params += [service_id, str(new_units)]
             params.append(at)
             params += [service_id for service_id, _ in chunk]
-            # Only quoted names from the model's metadata and placeholders are formatted
-            # in; every value is a parameter.
-            sql = (f"UPDATE {table} SET {units} = CASE {pk} {cases} END, "  # noqa: S608
-                   f"{updated} = %s WHERE {pk} IN ({', '.join(['%s'] * len(chunk))})")
-            cursor.execute(sql, params)
+            cursor.execute(
+                f"UPDATE {table} SET {units} = CASE {pk} {cases} END, "  # noqa: S608
+                f"{updated} = %s WHERE {pk} IN ({', '.join(['%s'] * len(chunk))})", params)
 
 
 # --- manual sync ---------------------------------------------------------------------------
