@@ -137,19 +137,34 @@ def test_the_services_of_a_run_are_paginated_and_filtered(api, contract, connect
     for i in range(5):
         enable_icb(service=make_service(contract, f"S{i}", units="4" if i == 0 else "0"),
                    actor=None, module="rmm", billing_type="workstations")
+    unmapped = make_contract(make_account(contract.company, "No mapping", "NOMAP"))
+    enable_icb(service=make_service(unmapped, "Lonely", units="2"), actor=None, module="rmm",
+               billing_type="workstations")
     Service.objects.update(next_sync_at=timezone.now())
-    [job] = dispatch_due(enqueue=False)
-    sync_job(job)
-    detail = api("get", f"/sync-runs/{job.run_id}").json()
-    assert (detail["changed"], detail["unchanged"], detail["items_count"]) == (4, 1, 4)
-    first = api("get", f"/sync-runs/{job.run_id}/services?page_size=3").json()
-    second = api("get", f"/sync-runs/{job.run_id}/services?page_size=3&page=2").json()
+    jobs = dispatch_due(enqueue=False)
+    for job in jobs:
+        sync_job(job)
+    [run_id] = {job.run_id for job in jobs}
+    detail = api("get", f"/sync-runs/{run_id}").json()
+    assert (detail["changed"], detail["unchanged"], detail["mapping_incomplete"],
+            detail["items_count"]) == (4, 1, 1, 5)
+    # Changes (history rows) first, then items; a page can hold both.
+    first = api("get", f"/sync-runs/{run_id}/services?page_size=3").json()
+    second = api("get", f"/sync-runs/{run_id}/services?page_size=3&page=2").json()
     assert (first["count"], first["pages"], len(first["items"]), len(second["items"])) == \
-        (4, 2, 3, 1)
-    assert {i["service"] for i in first["items"] + second["items"]} == {"S1", "S2", "S3", "S4"}
-    assert api("get", f"/sync-runs/{job.run_id}/services?status=error").json()["count"] == 0
-    assert api("get", f"/sync-runs/{job.run_id}/services?status=nonsense").json()["count"] == 0
-    assert api("get", f"/sync-runs/{job.run_id}/services?page=x").status_code == 422
+        (5, 2, 3, 2)
+    assert [(i["service"], i["status"]) for i in first["items"] + second["items"]] == [
+        ("S1", "changed"), ("S2", "changed"), ("S3", "changed"), ("S4", "changed"),
+        ("Lonely", "mapping_incomplete")]
+    assert second["items"][0]["old_units"] == "0.00" and second["items"][0]["new_units"] == \
+        "4.00"
+    assert [i["service"] for i in api(
+        "get", f"/sync-runs/{run_id}/services?status=mapping_incomplete").json()["items"]] == \
+        ["Lonely"]
+    assert api("get", f"/sync-runs/{run_id}/services?status=changed").json()["count"] == 4
+    assert api("get", f"/sync-runs/{run_id}/services?status=error").json()["count"] == 0
+    assert api("get", f"/sync-runs/{run_id}/services?status=nonsense").json()["count"] == 0
+    assert api("get", f"/sync-runs/{run_id}/services?page=x").status_code == 422
     from icb.billing_sync.models import SyncRun
 
     theirs = SyncRun.objects.create(company=other_company, trigger="nightly")

@@ -1,7 +1,7 @@
-"""The sync engine: the dispatcher that claims due ICB services, and the group sync that
-computes and writes their units. Set-based on purpose: a group (one company, one module,
+"""The sync engine: the dispatcher that claims due ICB services, and the group tasks that
+compute and write their units. Set-based on purpose: a batch (one company, one module,
 at most BATCH_SIZE services) costs a few queries and one bulk usage read from the hub,
-whatever its size. A manual sync is the same code with a group of one.
+whatever its size. A manual sync is the same code with a batch of one.
 
     dispatch_due(now)            claim due services in batches, one SyncRun per company,
                                  one group task per (company, module) and up to
@@ -76,7 +76,8 @@ class Batch:
     @classmethod
     def from_message(cls, message: list) -> Batch:
         claim_token, module_id, first_id, last_id = message
-        return cls(str(claim_token), module_id, int(first_id), int(last_id))
+        return cls(str(claim_token), None if module_id is None else int(module_id),
+                   int(first_id), int(last_id))
 
     def services(self, company_id: int) -> QuerySet[Service]:
         """The batch's services that still hold its claim. The database finds them by the
@@ -445,9 +446,9 @@ def _write(run: SyncRun, plan: _Plan, now: datetime) -> None:
     at = connection.ops.adapt_datetimefield_value(now)
     company_id = run.company_id
     isoformat = _cached_isoformat()
-    # A nightly run itemizes what needs a look (changes, failures, missing mappings) and
-    # counts the unchanged services: most services of most nights, and rows nobody reads.
-    # A manual sync lists its service whatever the result.
+    # A run lists what needs a look: changes (their history rows), failures and missing
+    # mappings (run items). Unchanged services are counted: most services of most
+    # nights, rows nobody reads. A manual sync lists its service whatever the result.
     list_unchanged = run.trigger == SyncTrigger.MANUAL
     with transaction.atomic():
         locked = list(
@@ -488,7 +489,9 @@ def _write(run: SyncRun, plan: _Plan, now: datetime) -> None:
                 item_status = ItemStatus.ERROR
                 counts["error"] += 1
             states[service_id] = state
-            if item_status != ItemStatus.UNCHANGED or list_unchanged:
+            # A change is itemized by its history row (which carries the run's id).
+            if item_status not in (ItemStatus.CHANGED, ItemStatus.UNCHANGED) or (
+                    item_status == ItemStatus.UNCHANGED and list_unchanged):
                 items.append((run.pk, company_id, service_id, item_status, str(old),
                               str(new_units), outcome.message))
         skipped = [service_id for service_id, _, _ in locked if service_id not in states]

@@ -1,8 +1,9 @@
-"""Sync runs: one per company per dispatch (nightly or retry) or per manual sync, with
-an item per service whose units changed, that failed or lacks a mapping (unchanged
-services are counted on the run; a manual sync itemizes its service whatever the
-result). The services' own sync state (mode, module, billing
-type, status, message, last/next sync, claim) lives on contracts.Service."""
+"""Sync runs: one per company per dispatch (nightly or retry) or per manual sync. A
+run's services are its unit changes (history rows carrying the run's id) and its items:
+one per service that failed or lacks a mapping. Unchanged services are counted on the
+run (a manual sync itemizes its service whatever the result). The services' own sync
+state (mode, module, billing type, status, message, last/next sync, claim) lives on
+contracts.Service."""
 
 from django.db import models
 from django.utils import timezone

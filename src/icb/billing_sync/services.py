@@ -4,12 +4,15 @@ state, sync runs)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from decimal import Decimal
+
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from icb.contracts.models import BillingMode, Service, SyncStatus
+from icb.contracts.models import BillingMode, Service, ServiceUnitChange, SyncStatus
 from icb.errors import Conflict, InvalidInput
 from icb.hub import services as hub_services
 from icb.hub.models import BillingType, Module
@@ -17,7 +20,7 @@ from icb.mapping.models import Mapping
 from icb.tenancy.models import Company, User
 
 from . import engine
-from .models import SyncRun
+from .models import ItemStatus, SyncRun
 from .scheduling import next_midnight
 
 NOT_MAPPED_MESSAGE = (
@@ -148,8 +151,64 @@ def run_get(*, company: Company, run_id) -> SyncRun:
     return run
 
 
-def run_items(run: SyncRun, *, status: str = ""):
-    """The services itemized on a run, optionally of one result (an unknown result
-    lists nothing rather than failing)."""
-    items = run.items.select_related("service__contract__account").order_by("id")
-    return items.filter(status=status) if status else items
+@dataclass(frozen=True)
+class RunService:
+    """One line of a run's services: a unit change or a run item, alike for pages and
+    the API."""
+    service: Service
+    status: str
+    old_units: Decimal | None
+    new_units: Decimal | None
+    message: str
+
+    @property
+    def service_id(self) -> int:
+        return self.service.pk
+
+    @property
+    def status_display(self) -> str:
+        return ItemStatus(self.status).label
+
+
+class RunServices:
+    """A run's services, changes first then items, each part in id order; sliceable and
+    countable, so it paginates like a queryset (two queries per page)."""
+
+    def __init__(self, run: SyncRun, status: str = ""):
+        self.changes = ServiceUnitChange.objects.filter(
+            company_id=run.company_id, sync_run_id=run.pk).select_related(
+            "service__contract__account").order_by("id")
+        self.items = run.items.select_related("service__contract__account").order_by("id")
+        if status == ItemStatus.CHANGED:
+            self.items = self.items.none()
+        elif status:
+            self.changes = self.changes.none()
+            self.items = self.items.filter(status=status)
+        self._changes_count: int | None = None
+
+    def _count_changes(self) -> int:
+        if self._changes_count is None:
+            self._changes_count = self.changes.count()
+        return self._changes_count
+
+    def count(self) -> int:
+        return self._count_changes() + self.items.count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, window: slice) -> list[RunService]:
+        start, stop = window.start or 0, window.stop
+        changes = self._count_changes()
+        rows = [RunService(c.service, ItemStatus.CHANGED, c.old_units, c.new_units, "")
+                for c in self.changes[start:min(stop, changes)]] if start < changes else []
+        if stop > changes:
+            rows += [RunService(i.service, i.status, i.old_units, i.new_units, i.message)
+                     for i in self.items[max(start - changes, 0):stop - changes]]
+        return rows
+
+
+def run_items(run: SyncRun, *, status: str = "") -> RunServices:
+    """The services listed on a run, optionally of one result (an unknown result lists
+    nothing rather than failing)."""
+    return RunServices(run, status)

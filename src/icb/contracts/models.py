@@ -167,7 +167,12 @@ class ServiceUnitChange(models.Model):
 
     class Meta:
         ordering = ["-changed_at", "-id"]
-        indexes = [models.Index(fields=["service", "-changed_at"])]
+        indexes = [
+            models.Index(fields=["service", "-changed_at"]),
+            # A sync run's page lists its unit changes from here (not copied to its items).
+            models.Index(fields=["sync_run_id"], name="unit_change_sync_run",
+                         condition=models.Q(sync_run_id__isnull=False)),
+        ]
 
     def __str__(self) -> str:
         return f"{self.service_id}: {self.old_units} → {self.new_units}"
