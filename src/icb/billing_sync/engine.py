@@ -570,9 +570,14 @@ def _store_state(claimed: QuerySet[Service], states: dict[int, tuple], skipped: 
     """Write the new sync state (and release the claim) and the units of the locked
     services in a few statements. Services whose new state is the same share one UPDATE;
     the largest such set (nearly all of a batch: same status, times and message) is
-    selected as the batch (`claimed`) rather than by its ids. Changed units go in one CASE
+    selected as the batch (`claimed`) rather than by its ids. Changed units go in one
     statement per chunk (Django's bulk_update builds an expression per row and field,
     far slower)."""
+    written: set[int] = set()
+    if unit_changes and connection.vendor == "postgresql":
+        # Units, state and release in one statement: one new row version per service.
+        _units_and_state_postgresql(unit_changes, states, at)
+        written = set(unit_changes)
     by_state: dict[tuple, list[int]] = defaultdict(list)
     for service_id, state in states.items():
         by_state[state].append(service_id)
@@ -580,50 +585,73 @@ def _store_state(claimed: QuerySet[Service], states: dict[int, tuple], skipped: 
     for state, ids in by_state.items():
         values = {f: v for f, v in zip(STATE_FIELDS, state, strict=True) if v is not KEEP}
         if state == largest:
-            # The rows are locked, so the claim holders are exactly the locked services.
+            # The rows are locked, so the claim holders are exactly the locked services
+            # (less those written above, which no longer hold it).
             others = [i for other, other_ids in by_state.items() if other != state
                       for i in other_ids] + skipped
             claimed.exclude(pk__in=others).update(
                 sync_claim_token="", sync_claimed_until=None, **values)
             continue
+        ids = [i for i in ids if i not in written]
         for start in range(0, len(ids), ID_CHUNK):
             Service.objects.filter(pk__in=ids[start:start + ID_CHUNK]).update(
                 sync_claim_token="", sync_claimed_until=None, **values)
-    changed = sorted(unit_changes.items())
-    if not changed:
-        return
+    if unit_changes and connection.vendor != "postgresql":
+        _units_sqlite(sorted(unit_changes.items()), at)
+
+
+def _column(name: str) -> str:
+    return connection.ops.quote_name(Service._meta.get_field(name).column)
+
+
+def _units_and_state_postgresql(unit_changes: dict[int, Decimal], states: dict[int, tuple],
+                                at) -> None:
+    """Changed units joined from a VALUES list (PostgreSQL would evaluate a long CASE per
+    row), with the services' new sync state and the claim released."""
     table = connection.ops.quote_name(Service._meta.db_table)
-    units = connection.ops.quote_name(Service._meta.get_field("units").column)
-    updated = connection.ops.quote_name(Service._meta.get_field("updated_at").column)
-    pk = connection.ops.quote_name(Service._meta.pk.column)
-    # Only quoted names from the model's metadata and placeholders are formatted into
-    # the SQL below; every value is a parameter.
+    by_state: dict[tuple, list[tuple[int, Decimal]]] = defaultdict(list)
+    for service_id, new_units in sorted(unit_changes.items()):
+        by_state[states[service_id]].append((service_id, new_units))  # all the same: OK
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # A join with a VALUES list: PostgreSQL would evaluate a long CASE per row.
+        for state, changed in by_state.items():
+            values = {f: v for f, v in zip(STATE_FIELDS, state, strict=True) if v is not KEEP}
+            assignments = "".join(f", {_column(f)} = %s" for f in values)
             for start in range(0, len(changed), UNITS_CHUNK):
                 chunk = changed[start:start + UNITS_CHUNK]
-                params: list = [at]
+                params: list = [at, *values.values()]
                 for service_id, new_units in chunk:
                     params += [service_id, str(new_units)]
-                values = ", ".join(["(%s, %s)"] * len(chunk))
+                rows = ", ".join(["(%s, %s)"] * len(chunk))
+                # Only quoted names from the model's metadata and placeholders are
+                # formatted in; every value is a parameter.
                 cursor.execute(
-                    f"UPDATE {table} SET {units} = CAST(v.units AS DECIMAL(12, 2)), "  # noqa: S608
-                    f"{updated} = %s FROM (VALUES {values}) AS v(id, units) "
-                    f"WHERE {table}.{pk} = v.id", params)
-            return
-        # SQLite (UPDATE … FROM needs 3.33, newer than Django's minimum): a CASE per chunk.
+                    f"UPDATE {table} SET {_column('units')} = "  # noqa: S608
+                    f"CAST(v.units AS DECIMAL(12, 2)), {_column('updated_at')} = %s, "
+                    f"{_column('sync_claim_token')} = '', {_column('sync_claimed_until')} = "
+                    f"NULL{assignments} FROM (VALUES {rows}) AS v(id, units) "
+                    f"WHERE {table}.{_column('id')} = v.id", params)
+
+
+def _units_sqlite(changed: list[tuple[int, Decimal]], at) -> None:
+    """Changed units with one CASE per chunk (UPDATE … FROM needs SQLite 3.33, newer than
+    Django's minimum)."""
+    table = connection.ops.quote_name(Service._meta.db_table)
+    pk = _column("id")
+    with connection.cursor() as cursor:
         for start in range(0, len(changed), ID_CHUNK // 3):
             chunk = changed[start:start + ID_CHUNK // 3]
             cases = " ".join(["WHEN %s THEN CAST(%s AS DECIMAL(12, 2))"] * len(chunk))
-            params = []
+            params: list = []
             for service_id, new_units in chunk:
                 params += [service_id, str(new_units)]
             params.append(at)
             params += [service_id for service_id, _ in chunk]
+            # Only quoted names from the model's metadata and placeholders are formatted
+            # in; every value is a parameter.
             cursor.execute(
-                f"UPDATE {table} SET {units} = CASE {pk} {cases} END, "  # noqa: S608
-                f"{updated} = %s WHERE {pk} IN ({', '.join(['%s'] * len(chunk))})", params)
+                f"UPDATE {table} SET {_column('units')} = CASE {pk} {cases} END, "  # noqa: S608
+                f"{_column('updated_at')} = %s WHERE {pk} IN "
+                f"({', '.join(['%s'] * len(chunk))})", params)
 
 
 # --- manual sync ---------------------------------------------------------------------------
