@@ -26,7 +26,6 @@ import argparse
 import os
 import resource
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -66,15 +65,6 @@ def reset_peak_rss() -> None:
 def peak_rss_mb() -> float:
     hwm = _status_mb("VmHWM")
     return hwm if hwm is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def _redis_up() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=0.5) as sock:
-            sock.sendall(b"PING\r\n")
-            return sock.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
 
 
 class Worker:
@@ -152,7 +142,9 @@ def main() -> None:
     os.environ.setdefault("ICB_DATA_DIR", tempfile.mkdtemp(prefix="icb-bench-"))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "icb.settings")
     os.environ["ICB_TASKS_EAGER"] = "0"
-    broker = "redis" if _redis_up() else "sqlite"
+    from tests.local_redis import redis_up
+
+    broker = "redis" if redis_up() else "sqlite"
     if broker == "redis":
         os.environ["ICB_BROKER_URL"] = "redis://127.0.0.1:6379/14"
     import django

@@ -6,7 +6,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -16,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.local_redis import redis_up
+
 ROOT = Path(__file__).resolve().parents[2]
-REDIS = ("127.0.0.1", 6379)
 BROKER = "redis://127.0.0.1:6379/13"
 
 SETUP = r"""
@@ -57,20 +57,11 @@ dispatch_task.delay()
 """
 
 
-def _redis_up() -> bool:
-    try:
-        with socket.create_connection(REDIS, timeout=0.5) as sock:
-            sock.sendall(b"PING\r\n")
-            return sock.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
-
-
 class Setup:
     """A fresh database file with one due ICB service, and helpers to run processes."""
 
     def __init__(self, sandbox):
-        if not _redis_up():
+        if not redis_up():
             pytest.skip("Redis is not reachable on 127.0.0.1:6379 (needed for the worker test)")
         self.work = Path(tempfile.mkdtemp(prefix="icb-worker-test-"))
         self.db = self.work / "db.sqlite3"

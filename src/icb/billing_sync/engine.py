@@ -25,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from functools import partial
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -270,9 +271,7 @@ def sync_group(run_id: int, batch: Batch, now: datetime | None = None) -> dict[i
         plan = _plan(run.company, batch)
         if plan.reads:
             hub.open()
-        for read in plan.reads:
-            _apply(run.company, plan, read, lambda r=read: hub.read(r))
-        _write(run, plan, now or timezone.now())
+        _finish(run, plan, [(read, partial(hub.read, read)) for read in plan.reads], now)
     finally:
         hub.close()
     return plan.outcomes
@@ -314,6 +313,8 @@ def sync_job(job: Job, now: datetime | None = None) -> None:
 
 
 def _finish(run: SyncRun, plan: _Plan, reads: list, now: datetime | None) -> None:
+    """Make the outcomes of a planned batch from its reads' usage (each a callable that
+    returns it or raises), then write the batch."""
     for read, get_usage in reads:
         _apply(run.company, plan, read, get_usage)
     _write(run, plan, now or timezone.now())
