@@ -48,10 +48,14 @@ def main() -> None:
         settings.ICB_HUB_URL = sandbox.url
         tokens = sandbox.obtain_tokens()
         company, _ = Company.objects.get_or_create(name="Bench MSP")
-        HubConnection.objects.update_or_create(company=company, defaults=dict(
-            access_token_encrypted=encrypt(tokens["access_token"]),
-            refresh_token_encrypted=encrypt(tokens["refresh_token"]),
-            access_token_expires_at=timezone.now() + timedelta(hours=1)))
+        HubConnection.objects.update_or_create(
+            company=company,
+            defaults=dict(
+                access_token_encrypted=encrypt(tokens["access_token"]),
+                refresh_token_encrypted=encrypt(tokens["refresh_token"]),
+                access_token_expires_at=timezone.now() + timedelta(hours=1),
+            ),
+        )
 
         def refresh_one_module() -> tuple[float, float, dict]:
             started = time.perf_counter()
@@ -66,18 +70,28 @@ def main() -> None:
 
         for label in ("first refresh (all new)", "second refresh (unchanged)"):
             fetch, store, counts = refresh_one_module()
-            print(f"{label}: {counts['organizations']:,} organizations — fetch {fetch:.2f} s, "
-                  f"store {store:.2f} s, total {fetch + store:.2f} s")
+            print(
+                f"{label}: {counts['organizations']:,} organizations — fetch {fetch:.2f} s, "
+                f"store {store:.2f} s, total {fetch + store:.2f} s"
+            )
         module = Module.objects.get(company=company, code=args.module)
-        gone = list(Organization.objects.filter(module=module, parent_external_id="")
-                    .values_list("external_id", flat=True)[: args.organizations // 100])
-        removable = [g for g in gone if not Organization.objects.filter(
-            module=module, parent_external_id=g).exists()]
+        gone = list(
+            Organization.objects.filter(module=module, parent_external_id="").values_list(
+                "external_id", flat=True
+            )[: args.organizations // 100]
+        )
+        removable = [
+            g
+            for g in gone
+            if not Organization.objects.filter(module=module, parent_external_id=g).exists()
+        ]
         for external_id in removable:
             sandbox.remove_organization(args.module, external_id)
         fetch, store, counts = refresh_one_module()
-        print(f"third refresh ({len(removable)} removed at the hub): fetch {fetch:.2f} s, "
-              f"store {store:.2f} s, marked removed {counts['removed']}")
+        print(
+            f"third refresh ({len(removable)} removed at the hub): fetch {fetch:.2f} s, "
+            f"store {store:.2f} s, marked removed {counts['removed']}"
+        )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS: {peak:.0f} MB")
 

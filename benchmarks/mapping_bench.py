@@ -67,42 +67,79 @@ def main() -> None:
     start = time.perf_counter()
     company = Company.objects.create(name="Bench MSP")
     ensure_built_in_roles(company)
-    admin = User.objects.create_user("bench@bench.test", "Bench-Password-1", company=company,
-                                     role=Role.objects.get(company=company,
-                                                           name="Administrator"))
-    HubConnection.objects.create(company=company, access_token_encrypted=encrypt("bench"),
-                                 refresh_token_encrypted=encrypt("bench"))
+    admin = User.objects.create_user(
+        "bench@bench.test",
+        "Bench-Password-1",
+        company=company,
+        role=Role.objects.get(company=company, name="Administrator"),
+    )
+    HubConnection.objects.create(
+        company=company,
+        access_token_encrypted=encrypt("bench"),
+        refresh_token_encrypted=encrypt("bench"),
+    )
     Account.objects.bulk_create(
-        [Account(company=company, name=f"Client {i:05d} Services", code=f"C{i:05d}",
-                 is_active=i % 10 != 0) for i in range(args.accounts)], batch_size=2000)
-    modules = [Module.objects.create(company=company, code=code, name=name)
-               for code, name in MODULES]
+        [
+            Account(
+                company=company,
+                name=f"Client {i:05d} Services",
+                code=f"C{i:05d}",
+                is_active=i % 10 != 0,
+            )
+            for i in range(args.accounts)
+        ],
+        batch_size=2000,
+    )
+    modules = [
+        Module.objects.create(company=company, code=code, name=name) for code, name in MODULES
+    ]
     for module in modules:
         orgs = []
         for i in range(args.organizations):
             parent = f"{module.code}-{i - i % 10}" if i % 10 else ""
-            orgs.append(Organization(company=company, module=module,
-                                     external_id=f"{module.code}-{i}",
-                                     name=f"Org {i:06d} {module.name}",
-                                     parent_external_id=parent))
+            orgs.append(
+                Organization(
+                    company=company,
+                    module=module,
+                    external_id=f"{module.code}-{i}",
+                    name=f"Org {i:06d} {module.name}",
+                    parent_external_id=parent,
+                )
+            )
         Organization.objects.bulk_create(orgs, batch_size=5000)
     # Map the first accounts (in name order, so the first screen has mappings): two
     # organizations per account and module for the first 5,000 accounts.
-    accounts = list(Account.objects.filter(company=company).order_by("name", "id")
-                    .values_list("pk", flat=True)[:5000])
+    accounts = list(
+        Account.objects.filter(company=company)
+        .order_by("name", "id")
+        .values_list("pk", flat=True)[:5000]
+    )
     for module in modules:
-        org_ids = list(Organization.objects.filter(module=module).order_by("pk")
-                       .values_list("pk", flat=True)[: 2 * len(accounts)])
+        org_ids = list(
+            Organization.objects.filter(module=module)
+            .order_by("pk")
+            .values_list("pk", flat=True)[: 2 * len(accounts)]
+        )
         Mapping.objects.bulk_create(
-            [Mapping(company=company, account_id=accounts[n // 2], module=module,
-                     organization_id=org_id) for n, org_id in enumerate(org_ids)],
-            batch_size=5000)
+            [
+                Mapping(
+                    company=company,
+                    account_id=accounts[n // 2],
+                    module=module,
+                    organization_id=org_id,
+                )
+                for n, org_id in enumerate(org_ids)
+            ],
+            batch_size=5000,
+        )
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
             cursor.execute("ANALYZE")
-    print(f"data: {args.accounts} accounts, {args.organizations} organizations x "
-          f"{len(modules)} modules, {Mapping.objects.count()} mappings "
-          f"(built in {time.perf_counter() - start:.1f} s)")
+    print(
+        f"data: {args.accounts} accounts, {args.organizations} organizations x "
+        f"{len(modules)} modules, {Mapping.objects.count()} mappings "
+        f"(built in {time.perf_counter() - start:.1f} s)"
+    )
 
     client = Client()
     client.force_login(admin)
@@ -127,37 +164,55 @@ def main() -> None:
             response = client.get(url, {"module": "rmm", "search": term, "limit": 30})
             assert response.status_code == 200, response.content[:200]
             return response
+
         return run
 
     results = {}
-    for label, term in [("name, common", "Org 05"), ("name, rare", "Org 099999"),
-                        ("id", "rmm-77777"), ("no search", "")]:
+    for label, term in [
+        ("name, common", "Org 05"),
+        ("name, rare", "Org 099999"),
+        ("id", "rmm-77777"),
+        ("no search", ""),
+    ]:
         results[label], _ = timed(search(term), args.runs)
 
     def hub_search(term):
         def run():
-            response = client.get("/api/v1/modules/rmm/organizations",
-                                  {"search": term, "limit": 30})
+            response = client.get(
+                "/api/v1/modules/rmm/organizations", {"search": term, "limit": 30}
+            )
             assert response.status_code == 200
             return response
+
         return run
 
     hub_rare_ms, _ = timed(hub_search("Org 099999"), args.runs)
 
     # 500 changes: map a free organization to each of 500 unmapped accounts.
-    free_accounts = list(Account.objects.filter(company=company).order_by("-name")
-                         .values_list("pk", flat=True)[:500])
-    free_orgs = list(Organization.objects.filter(module=modules[0], mapping__isnull=True)
-                     .order_by("-pk").values_list("external_id", flat=True)
-                     [:500])
-    body = {"changes": [{"account_id": a, "module": "rmm", "add": [o]}
-                        for a, o in zip(free_accounts, free_orgs, strict=True)]}
+    free_accounts = list(
+        Account.objects.filter(company=company).order_by("-name").values_list("pk", flat=True)[:500]
+    )
+    free_orgs = list(
+        Organization.objects.filter(module=modules[0], mapping__isnull=True)
+        .order_by("-pk")
+        .values_list("external_id", flat=True)[:500]
+    )
+    body = {
+        "changes": [
+            {"account_id": a, "module": "rmm", "add": [o]}
+            for a, o in zip(free_accounts, free_orgs, strict=True)
+        ]
+    }
     start = time.perf_counter()
     response = client.post("/api/v1/mappings/changes", body, content_type="application/json")
     save_ms = (time.perf_counter() - start) * 1000
     assert response.status_code == 200, response.content[:300]
-    undo = {"changes": [{"account_id": c["account_id"], "module": "rmm", "remove": c["add"]}
-                        for c in body["changes"]]}
+    undo = {
+        "changes": [
+            {"account_id": c["account_id"], "module": "rmm", "remove": c["add"]}
+            for c in body["changes"]
+        ]
+    }
     start = time.perf_counter()
     response = client.post("/api/v1/mappings/changes", undo, content_type="application/json")
     undo_ms = (time.perf_counter() - start) * 1000
@@ -166,15 +221,21 @@ def main() -> None:
     def verdict(ms, target):
         return "ok" if ms < target else "OVER TARGET"
 
-    print(f"mapping page, first screen (50 rows x 3 columns): {page_ms:7.1f} ms median "
-          f"(target < 150) {verdict(page_ms, 150)}")
+    print(
+        f"mapping page, first screen (50 rows x 3 columns): {page_ms:7.1f} ms median "
+        f"(target < 150) {verdict(page_ms, 150)}"
+    )
     print(f"grid API, first page (50 rows x 3 modules):        {grid_ms:7.1f} ms median")
     for label, ms in results.items():
-        print(f"picker search ({label}):".ljust(51) + f"{ms:7.1f} ms median "
-              f"(target < 50) {verdict(ms, 50)}")
+        print(
+            f"picker search ({label}):".ljust(51) + f"{ms:7.1f} ms median "
+            f"(target < 50) {verdict(ms, 50)}"
+        )
     print(f"hub organization search (name, rare):              {hub_rare_ms:7.1f} ms median")
-    print(f"saving 500 changes (one transaction):              {save_ms:7.1f} ms "
-          f"(target < 1000) {verdict(save_ms, 1000)}")
+    print(
+        f"saving 500 changes (one transaction):              {save_ms:7.1f} ms "
+        f"(target < 1000) {verdict(save_ms, 1000)}"
+    )
     print(f"removing them again (500 changes):                 {undo_ms:7.1f} ms")
 
 

@@ -74,11 +74,26 @@ class Worker:
         self.log_path = log_path
         self.log = open(log_path, "w")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "icb", "worker", "--concurrency",
-             str(concurrency), "--without-gossip", "--without-mingle", "--without-heartbeat",
-             "--loglevel", "INFO"],
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "icb",
+                "worker",
+                "--concurrency",
+                str(concurrency),
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "--loglevel",
+                "INFO",
+            ],
             env={**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])},
-            stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + 60
         while "ready." not in log_path.read_text():
             if self.process.poll() is not None or time.monotonic() > deadline:
@@ -111,8 +126,9 @@ class Worker:
         for pid in self.pids():
             try:
                 with open(f"/proc/{pid}/status") as status:
-                    peaks += [int(line.split()[1]) / 1024 for line in status
-                              if line.startswith("VmHWM:")]
+                    peaks += [
+                        int(line.split()[1]) / 1024 for line in status if line.startswith("VmHWM:")
+                    ]
             except OSError:
                 continue
         return max(peaks)
@@ -130,13 +146,24 @@ class Worker:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--accounts", type=int, default=20_000)
-    parser.add_argument("--organizations", type=int, default=50_000,
-                        help="organizations per module at the hub, all mapped")
+    parser.add_argument(
+        "--organizations",
+        type=int,
+        default=50_000,
+        help="organizations per module at the hub, all mapped",
+    )
     parser.add_argument("--naive-sample", type=int, default=2_000)
-    parser.add_argument("--profile", action="store_true",
-                        help="print where the first nightly run spends its time (cProfile)")
-    parser.add_argument("--workers", type=int, default=2,
-                        help="the Celery worker's --concurrency (the product's default: 2)")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="print where the first nightly run spends its time (cProfile)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="the Celery worker's --concurrency (the product's default: 2)",
+    )
     args = parser.parse_args()
 
     os.environ.setdefault("ICB_DATA_DIR", tempfile.mkdtemp(prefix="icb-bench-"))
@@ -166,8 +193,10 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
     engine_name = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
-    print(f"database: {engine_name}; {args.accounts:,} accounts, {len(MODULES)} modules, "
-          f"{args.organizations:,} organizations per module")
+    print(
+        f"database: {engine_name}; {args.accounts:,} accounts, {len(MODULES)} modules, "
+        f"{args.organizations:,} organizations per module"
+    )
     with start_sandbox(organizations=args.organizations) as sandbox:
         settings.ICB_HUB_URL = os.environ["ICB_HUB_URL"] = sandbox.url
         settings.ICB_HUB_TIMEOUT = 120
@@ -177,9 +206,11 @@ def main() -> None:
 
         company = make_company("Bench MSP")
         HubConnection.objects.create(
-            company=company, access_token_encrypted=encrypt(tokens["access_token"]),
+            company=company,
+            access_token_encrypted=encrypt(tokens["access_token"]),
             refresh_token_encrypted=encrypt(tokens["refresh_token"]),
-            access_token_expires_at=timezone.now() + timedelta(hours=10))
+            access_token_expires_at=timezone.now() + timedelta(hours=10),
+        )
 
         # --- data --------------------------------------------------------------------------
         started = time.perf_counter()
@@ -191,34 +222,73 @@ def main() -> None:
                 orgs = [o for page in api.organization_pages(code) for o in page]
                 hub_services._store_organizations(company, stored[code], orgs, now)
         accounts = Account.objects.bulk_create(
-            [Account(company=company, name=f"Customer {i:05d}", code=f"C{i:05d}")
-             for i in range(args.accounts)], batch_size=2000)
+            [
+                Account(company=company, name=f"Customer {i:05d}", code=f"C{i:05d}")
+                for i in range(args.accounts)
+            ],
+            batch_size=2000,
+        )
         contracts = Contract.objects.bulk_create(
-            [Contract(company=company, account=a, name="Managed Services",
-                      start_date=now.date(), currency="USD") for a in accounts],
-            batch_size=2000)
+            [
+                Contract(
+                    company=company,
+                    account=a,
+                    name="Managed Services",
+                    start_date=now.date(),
+                    currency="USD",
+                )
+                for a in accounts
+            ],
+            batch_size=2000,
+        )
         mappings = []
         for code in MODULES:
-            org_ids = Organization.objects.filter(module=stored[code]).order_by(
-                "id").values_list("id", flat=True)
-            mappings += [Mapping(company=company, account=accounts[i % len(accounts)],
-                                 module=stored[code], organization_id=org_id)
-                         for i, org_id in enumerate(org_ids)]
+            org_ids = (
+                Organization.objects.filter(module=stored[code])
+                .order_by("id")
+                .values_list("id", flat=True)
+            )
+            mappings += [
+                Mapping(
+                    company=company,
+                    account=accounts[i % len(accounts)],
+                    module=stored[code],
+                    organization_id=org_id,
+                )
+                for i, org_id in enumerate(org_ids)
+            ]
         Mapping.objects.bulk_create(mappings, batch_size=5000)
-        kinds = {code: BillingType.objects.get(module=stored[code], code=kind)
-                 for code, kind in MODULES.items()}
+        kinds = {
+            code: BillingType.objects.get(module=stored[code], code=kind)
+            for code, kind in MODULES.items()
+        }
         due = now - timedelta(minutes=1)
         Service.objects.bulk_create(
-            [Service(company=company, contract=c, name=f"{code} {kind}",
-                     unit_price=Decimal("5.00"), units=Decimal("0"), billing_mode="icb",
-                     icb_module=stored[code], icb_billing_type=kinds[code], next_sync_at=due)
-             for c in contracts for code, kind in MODULES.items()], batch_size=5000)
+            [
+                Service(
+                    company=company,
+                    contract=c,
+                    name=f"{code} {kind}",
+                    unit_price=Decimal("5.00"),
+                    units=Decimal("0"),
+                    billing_mode="icb",
+                    icb_module=stored[code],
+                    icb_billing_type=kinds[code],
+                    next_sync_at=due,
+                )
+                for c in contracts
+                for code, kind in MODULES.items()
+            ],
+            batch_size=5000,
+        )
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("ANALYZE")  # what autovacuum would do after such a load
         total = Service.objects.count()
-        print(f"set-up: {total:,} ICB services, {len(mappings):,} mapped organizations "
-              f"({time.perf_counter() - started:.1f} s)")
+        print(
+            f"set-up: {total:,} ICB services, {len(mappings):,} mapped organizations "
+            f"({time.perf_counter() - started:.1f} s)"
+        )
 
         # --- the nightly sync, as the workers run it ------------------------------------------
         from icb.billing_sync.models import SyncRun
@@ -232,8 +302,9 @@ def main() -> None:
                 reset_peak_rss()
             rss_before = _status_mb("VmRSS") or peak_rss_mb()
             t0 = time.perf_counter()
-            jobs = engine.dispatch_due(timezone.now() + timedelta(seconds=1),
-                                       enqueue=worker is not None)
+            jobs = engine.dispatch_due(
+                timezone.now() + timedelta(seconds=1), enqueue=worker is not None
+            )
             t_dispatch = time.perf_counter() - t0
             if worker:
                 runs = SyncRun.objects.filter(pk__in={job.run_id for job in jobs})
@@ -247,11 +318,16 @@ def main() -> None:
             wall = time.perf_counter() - t0
             requests = sandbox.request_counts().get("usage", 0)
             peak = worker.peak_rss_mb() if worker else peak_rss_mb()
-            where = (f"worker peak RSS {peak:,.0f} MB per process" if worker else
-                     f"peak RSS {peak:,.0f} MB (RSS at start {rss_before:,.0f} MB)")
-            print(f"{label}: {total:,} services in {wall:.1f} s = {total / wall:,.0f} services/s "
-                  f"(dispatch {t_dispatch:.2f} s, {len(jobs)} group tasks, {requests} hub "
-                  f"usage requests); {where}")
+            where = (
+                f"worker peak RSS {peak:,.0f} MB per process"
+                if worker
+                else f"peak RSS {peak:,.0f} MB (RSS at start {rss_before:,.0f} MB)"
+            )
+            print(
+                f"{label}: {total:,} services in {wall:.1f} s = {total / wall:,.0f} services/s "
+                f"(dispatch {t_dispatch:.2f} s, {len(jobs)} group tasks, {requests} hub "
+                f"usage requests); {where}"
+            )
             return wall
 
         def settle():
@@ -259,8 +335,10 @@ def main() -> None:
             of the last night before the next one starts."""
             if connection.vendor == "postgresql":
                 with connection.cursor() as cursor:
-                    cursor.execute("VACUUM ANALYZE contracts_service, "
-                                   "contracts_serviceunitchange, billing_sync_syncrunitem")
+                    cursor.execute(
+                        "VACUUM ANALYZE contracts_service, "
+                        "contracts_serviceunitchange, billing_sync_syncrunitem"
+                    )
 
         def all_change():
             Service.objects.update(units=Decimal("0"), next_sync_at=due)
@@ -306,12 +384,21 @@ def main() -> None:
             cursor.execute(
                 "SELECT m.module_id, m.account_id, o.external_id FROM mapping_mapping m "
                 "JOIN hub_organization o ON o.id = m.organization_id WHERE m.company_id = %s",
-                [company.pk])
+                [company.pk],
+            )
             for module_id, account_id, external_id in cursor.fetchall():
                 orgs_of[(module_id, account_id)].append(external_id)
-        rows = list(Service.objects.filter(billing_mode="icb").values_list(
-            "id", "contract__account_id", "icb_module_id", "icb_module__code",
-            "icb_billing_type__code").order_by("icb_module_id", "id"))
+        rows = list(
+            Service.objects.filter(billing_mode="icb")
+            .values_list(
+                "id",
+                "contract__account_id",
+                "icb_module_id",
+                "icb_module__code",
+                "icb_billing_type__code",
+            )
+            .order_by("icb_module_id", "id")
+        )
         groups = defaultdict(list)
         for row in rows:
             groups[row[2]].append(row)
@@ -320,36 +407,42 @@ def main() -> None:
         api = hub_services.hub_client(company)
         for module_rows in groups.values():
             for start in range(0, len(module_rows), engine.BATCH_SIZE):
-                batch = module_rows[start:start + engine.BATCH_SIZE]
+                batch = module_rows[start : start + engine.BATCH_SIZE]
                 ids = sorted({o for r in batch for o in orgs_of[(r[2], r[1])]})
                 kind = batch[0][4]
                 usage = api.usage(batch[0][3], ids, [kind])
                 for r in batch:
-                    q = sum((usage.quantities[(o, kind)] for o in orgs_of[(r[2], r[1])]),
-                            Decimal(0))
+                    q = sum(
+                        (usage.quantities[(o, kind)] for o in orgs_of[(r[2], r[1])]), Decimal(0)
+                    )
                     updates.append((str(q + 1), r[0]))
         api.close()
         t_hub = time.perf_counter() - t0
         with transaction.atomic(), connection.cursor() as cursor:
             if connection.vendor == "postgresql":  # its fastest form: a join with VALUES
                 for start in range(0, len(updates), 1000):
-                    chunk = updates[start:start + 1000]
+                    chunk = updates[start : start + 1000]
                     cursor.execute(
                         "UPDATE contracts_service SET units = CAST(v.units AS NUMERIC(12, 2)) "
                         f"FROM (VALUES {', '.join(['(%s, %s)'] * len(chunk))}) AS v(units, id) "
                         "WHERE contracts_service.id = v.id",
-                        [value for row in chunk for value in row])
+                        [value for row in chunk for value in row],
+                    )
             else:
-                cursor.executemany("UPDATE contracts_service SET units = %s WHERE id = %s",
-                                   updates)
+                cursor.executemany("UPDATE contracts_service SET units = %s WHERE id = %s", updates)
         floor = time.perf_counter() - t0
-        print(f"floor: {floor:.1f} s = {total / floor:,.0f} services/s (hub + compute "
-              f"{t_hub:.1f} s, {sandbox.request_counts().get('usage', 0)} usage requests; "
-              f"one bulk UPDATE {floor - t_hub:.1f} s)")
+        print(
+            f"floor: {floor:.1f} s = {total / floor:,.0f} services/s (hub + compute "
+            f"{t_hub:.1f} s, {sandbox.request_counts().get('usage', 0)} usage requests; "
+            f"one bulk UPDATE {floor - t_hub:.1f} s)"
+        )
 
         # --- naive: one hub call and one save per service -----------------------------------------
-        sample = list(Service.objects.select_related("contract", "icb_module", "icb_billing_type")
-                      .order_by("id")[: args.naive_sample])
+        sample = list(
+            Service.objects.select_related("contract", "icb_module", "icb_billing_type").order_by(
+                "id"
+            )[: args.naive_sample]
+        )
         sandbox.reset_request_counts()
         t0 = time.perf_counter()
         with hub_services.hub_client(company) as api:
@@ -360,21 +453,29 @@ def main() -> None:
                 units = sum((usage.quantities[(o, kind)] for o in ids), Decimal(0))
                 old, service.units = service.units, units
                 service.save()
-                ServiceUnitChange.objects.create(company=company, service=service,
-                                                 old_units=old, new_units=units,
-                                                 source="sync")
+                ServiceUnitChange.objects.create(
+                    company=company, service=service, old_units=old, new_units=units, source="sync"
+                )
         naive = time.perf_counter() - t0
         per = naive / len(sample)
-        print(f"naive: {len(sample):,} services in {naive:.1f} s ({per * 1000:.1f} ms each, "
-              f"{sandbox.request_counts().get('usage', 0)} usage requests) → "
-              f"{total:,} services ≈ {per * total:,.0f} s = {1 / per:,.0f} services/s")
+        print(
+            f"naive: {len(sample):,} services in {naive:.1f} s ({per * 1000:.1f} ms each, "
+            f"{sandbox.request_counts().get('usage', 0)} usage requests) → "
+            f"{total:,} services ≈ {per * total:,.0f} s = {1 / per:,.0f} services/s"
+        )
         naive_total = per * total
         print(f"summary: floor {floor:.1f} s, naive ≈ {naive_total:,.0f} s")
-        for name, seconds in (("nightly, all change", wall), ("nightly, none change", wall_same),
-                              ("in-process, all change", wall_in),
-                              ("in-process, none change", wall_in_same)):
-            print(f"  {name:<26} {seconds:5.1f} s = {seconds / floor:.1f}× the floor, "
-                  f"{naive_total / seconds:.0f}× faster than naive")
+        for name, seconds in (
+            ("nightly, all change", wall),
+            ("nightly, none change", wall_same),
+            ("in-process, all change", wall_in),
+            ("in-process, none change", wall_in_same),
+        ):
+            print(
+                f"  {name:<26} {seconds:5.1f} s = {seconds / floor:.1f}× the floor, "
+                f"{naive_total / seconds:.0f}× faster than naive"
+            )
+
 
 if __name__ == "__main__":
     main()

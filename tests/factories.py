@@ -25,8 +25,9 @@ def make_user(company: Company, email: str, role: str | Role = "Administrator") 
     return User.objects.create_user(email, PASSWORD, company=company, role=role)
 
 
-def make_account(company: Company, name: str = "Harbor Dental Group", code: str | None = None,
-                 **fields):
+def make_account(
+    company: Company, name: str = "Harbor Dental Group", code: str | None = None, **fields
+):
     from icb.crm.models import Account
 
     code = code or name.upper().replace(" ", "-")[:20]
@@ -41,13 +42,22 @@ def make_contract(account, name: str = "Managed Services", **fields):
     return Contract.objects.create(company=account.company, account=account, name=name, **fields)
 
 
-def make_service(contract, name: str = "Managed Workstations", unit_price: str = "45.00",
-                 units: str = "10", **fields):
+def make_service(
+    contract,
+    name: str = "Managed Workstations",
+    unit_price: str = "45.00",
+    units: str = "10",
+    **fields,
+):
     from icb.contracts.models import Service
 
     return Service.objects.create(
-        company=contract.company, contract=contract, name=name,
-        unit_price=Decimal(unit_price), units=Decimal(units), **fields,
+        company=contract.company,
+        contract=contract,
+        name=name,
+        unit_price=Decimal(unit_price),
+        units=Decimal(units),
+        **fields,
     )
 
 
@@ -55,6 +65,10 @@ def make_mapping(account, organization, user=None):
     """Map a hub organization to an account directly (the mapping pages are elsewhere)."""
     from icb.mapping.models import Mapping
 
-    return Mapping.objects.create(company=account.company, account=account,
-                                  module=organization.module, organization=organization,
-                                  created_by=user)
+    return Mapping.objects.create(
+        company=account.company,
+        account=account,
+        module=organization.module,
+        organization=organization,
+        created_by=user,
+    )

@@ -63,12 +63,19 @@ ROUTE_PERMISSIONS = {
 BODIES = {
     ("POST", "/accounts"): {"name": "Route Test", "code": "ROUTE-{n}"},
     ("PATCH", "/accounts/{account_id}"): {"notes": "patched"},
-    ("POST", "/contracts"): {"account_id": "{account_id}", "name": "Route contract",
-                             "start_date": "2026-01-01", "billing_frequency": "monthly",
-                             "currency": "USD"},
+    ("POST", "/contracts"): {
+        "account_id": "{account_id}",
+        "name": "Route contract",
+        "start_date": "2026-01-01",
+        "billing_frequency": "monthly",
+        "currency": "USD",
+    },
     ("PATCH", "/contracts/{contract_id}"): {"name": "Renamed"},
-    ("POST", "/contracts/{contract_id}/services"): {"name": "Extra", "unit_price": "1.00",
-                                                    "units": "1"},
+    ("POST", "/contracts/{contract_id}/services"): {
+        "name": "Extra",
+        "unit_price": "1.00",
+        "units": "1",
+    },
     ("PATCH", "/services/{service_id}"): {"units": "3"},
     ("PUT", "/services/{service_id}/icb"): {"module": "{code}", "billing_type": "workstations"},
     ("POST", "/mappings/changes"): {"changes": []},
@@ -102,8 +109,13 @@ def _world(company):
     BillingType.objects.create(module=module, code="workstations", name="Workstations")
     Organization.objects.create(company=company, module=module, external_id="1", name="Org")
     run = SyncRun.objects.create(company=company, trigger="manual")
-    return {"account_id": account.pk, "contract_id": contract.pk, "service_id": service.pk,
-            "code": module.code, "run_id": run.pk}
+    return {
+        "account_id": account.pk,
+        "contract_id": contract.pk,
+        "service_id": service.pk,
+        "code": module.code,
+        "run_id": run.pk,
+    }
 
 
 def _fill(template, ids, n=0):
@@ -122,8 +134,9 @@ def _fill(template, ids, n=0):
 def _call(client, method, path, ids, n=0, **headers):
     url = "/api/v1" + _fill(path, ids)
     body = _fill(BODIES.get((method, path), {}), ids, n)
-    return client.generic(method, url, data=json.dumps(body),
-                          content_type="application/json", **headers)
+    return client.generic(
+        method, url, data=json.dumps(body), content_type="application/json", **headers
+    )
 
 
 @pytest.mark.django_db
@@ -140,8 +153,12 @@ def test_other_companys_ids_are_404_on_every_route(company, other_company, admin
         unknown = [p for p in params if p not in foreign]
         assert not unknown, f"{method} {path}: add a foreign object for {unknown} in _world"
         response = _call(client, method, path, foreign)
-        assert response.status_code == 404, (method, path, response.status_code,
-                                             response.content[:200])
+        assert response.status_code == 404, (
+            method,
+            path,
+            response.status_code,
+            response.content[:200],
+        )
         assert response.json()["detail"]
         checked += 1
     assert checked >= 8
@@ -177,8 +194,11 @@ def test_each_role_level_gets_what_it_should(company, level):
             continue
         areas, needed = rule
         areas = areas if isinstance(areas, tuple) else (areas,)
-        role = make_role(company, f"{level}-{method}-{path}"[:100],
-                         **{**everything_else, **{a.value: level for a in areas}})
+        role = make_role(
+            company,
+            f"{level}-{method}-{path}"[:100],
+            **{**everything_else, **{a.value: level for a in areas}},
+        )
         user = make_user(company, f"u{n}-{level}@acme.test", role)
         client = Client()
         client.force_login(user)

@@ -71,9 +71,7 @@ def on_service_error(request, exc: ServiceError):
 
 @api.exception_handler(PermissionDenied)
 def on_permission_denied(request, exc):
-    return api.create_response(
-        request, {"detail": str(exc) or "Permission denied."}, status=403
-    )
+    return api.create_response(request, {"detail": str(exc) or "Permission denied."}, status=403)
 
 
 @api.exception_handler(Http404)
@@ -84,7 +82,8 @@ def on_not_found(request, exc):
 @api.exception_handler(AuthenticationError)
 def on_unauthenticated(request, exc):
     return api.create_response(
-        request, {"detail": "Authentication required: a session or a Bearer API token."},
+        request,
+        {"detail": "Authentication required: a session or a Bearer API token."},
         status=401,
     )
 

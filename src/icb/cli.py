@@ -37,10 +37,16 @@ def _option(argv: list[str], name: str, default: str) -> str:
 def _gunicorn_command(port: str) -> list[str]:
     host = os.environ.get("ICB_HOST", "127.0.0.1")
     return [
-        sys.executable, "-m", "gunicorn", "icb.wsgi:application",
-        "--bind", f"{host}:{port}",
-        "--workers", os.environ.get("ICB_WEB_WORKERS", "2"),
-        "--access-logfile", "-",
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "icb.wsgi:application",
+        "--bind",
+        f"{host}:{port}",
+        "--workers",
+        os.environ.get("ICB_WEB_WORKERS", "2"),
+        "--access-logfile",
+        "-",
     ]
 
 
@@ -48,10 +54,19 @@ def _worker_command() -> list[str]:
     from django.conf import settings
 
     return [
-        sys.executable, "-m", "celery", "-A", "icb", "worker", "--beat",
-        "--schedule", settings.CELERY_BEAT_SCHEDULE_FILENAME,
-        "--concurrency", os.environ.get("ICB_WORKER_CONCURRENCY", "2"),
-        "--loglevel", "INFO",
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "icb",
+        "worker",
+        "--beat",
+        "--schedule",
+        settings.CELERY_BEAT_SCHEDULE_FILENAME,
+        "--concurrency",
+        os.environ.get("ICB_WORKER_CONCURRENCY", "2"),
+        "--loglevel",
+        "INFO",
     ]
 
 
@@ -86,9 +101,15 @@ def run(argv: list[str]) -> int:
     email = os.environ.get("ICB_ADMIN_EMAIL", "admin@example.com")
     password = _admin_password(settings.DATA_DIR)
     _manage(
-        "bootstrap", "--company", os.environ.get("ICB_DEMO_COMPANY", "Demo MSP"),
-        "--timezone", os.environ.get("ICB_DEMO_TIMEZONE", "America/New_York"),
-        "--email", email, "--password", password,
+        "bootstrap",
+        "--company",
+        os.environ.get("ICB_DEMO_COMPANY", "Demo MSP"),
+        "--timezone",
+        os.environ.get("ICB_DEMO_TIMEZONE", "America/New_York"),
+        "--email",
+        email,
+        "--password",
+        password,
     )
     _manage("demo_data", "--email", email)
 
@@ -99,14 +120,26 @@ def run(argv: list[str]) -> int:
         # The sandbox hub stands in for a real one, registered with this product's
         # client id, secret and callback address.
         sandbox_port = settings.ICB_HUB_URL.rsplit(":", 1)[-1].strip("/")
-        children.append(subprocess.Popen([
-            sys.executable, "-m", "sandbox_hub", "--port", sandbox_port,
-            "--client-id", settings.ICB_HUB_CLIENT_ID,
-            "--client-secret", settings.ICB_HUB_CLIENT_SECRET,
-            "--redirect-uri", f"http://{host}:{port}/admin/integrations/hub/callback/",
-            "--name", settings.ICB_HUB_NAME,
-        ]))
-        hub_note = (f"  sandbox hub: {settings.ICB_HUB_URL} (sign in there as demo / demo)")
+        children.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "sandbox_hub",
+                    "--port",
+                    sandbox_port,
+                    "--client-id",
+                    settings.ICB_HUB_CLIENT_ID,
+                    "--client-secret",
+                    settings.ICB_HUB_CLIENT_SECRET,
+                    "--redirect-uri",
+                    f"http://{host}:{port}/admin/integrations/hub/callback/",
+                    "--name",
+                    settings.ICB_HUB_NAME,
+                ]
+            )
+        )
+        hub_note = f"  sandbox hub: {settings.ICB_HUB_URL} (sign in there as demo / demo)"
     children += [
         subprocess.Popen(_gunicorn_command(port)),
         subprocess.Popen(_worker_command()),
@@ -167,8 +200,10 @@ def main(argv: list[str] | None = None) -> int:
         return subprocess.call(_worker_command())
     if command in ("help", "-h", "--help"):
         print(__doc__)
-        print("Commands: run [--port P], serve [--port P], worker, sandbox-hub [--port P …], "
-              "bootstrap, token create, demo_data, and Django's own (migrate, shell, …).")
+        print(
+            "Commands: run [--port P], serve [--port P], worker, sandbox-hub [--port P …], "
+            "bootstrap, token create, demo_data, and Django's own (migrate, shell, …)."
+        )
         return 0
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "icb.settings")
     _manage(*argv)

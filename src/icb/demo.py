@@ -35,20 +35,33 @@ def create_demo_data(*, company, actor) -> bool:
         return False
     for index, (name, code, city, region) in enumerate(DEMO_ACCOUNTS):
         account = account_create(
-            company=company, actor=actor, name=name, code=code, city=city, region=region,
-            country="United States", is_active=index != len(DEMO_ACCOUNTS) - 1,
+            company=company,
+            actor=actor,
+            name=name,
+            code=code,
+            city=city,
+            region=region,
+            country="United States",
+            is_active=index != len(DEMO_ACCOUNTS) - 1,
             email=f"billing@{code.lower()}.example",
         )
         contract = contract_create(
-            company=company, actor=actor, account_id=account.id,
-            name=f"{name} — Managed Services", start_date=datetime.date(2026, 1, 1),
-            billing_frequency="monthly", currency=company.currency,
+            company=company,
+            actor=actor,
+            account_id=account.id,
+            name=f"{name} — Managed Services",
+            start_date=datetime.date(2026, 1, 1),
+            billing_frequency="monthly",
+            currency=company.currency,
         )
         for service_index, (service_name, price, units) in enumerate(DEMO_SERVICES):
             if (index + service_index) % 4 == 3:
                 continue  # not every customer buys every service
             service_create(
-                contract=contract, actor=actor, name=service_name, unit_price=Decimal(price),
+                contract=contract,
+                actor=actor,
+                name=service_name,
+                unit_price=Decimal(price),
                 units=Decimal(units) + (index * 3 + service_index * 7) % 40,
             )
     return True

@@ -34,13 +34,20 @@ class Orgs:
 
     def add(self, module="rmm", name="Org", parent=None, **quantities):
         external_id = f"t-{uuid.uuid4().hex[:10]}"
-        self.hub.add_organization(module, name, id=external_id,
-                                  parent_id=parent.external_id if parent else None,
-                                  quantities={k: str(v) for k, v in quantities.items()})
+        self.hub.add_organization(
+            module,
+            name,
+            id=external_id,
+            parent_id=parent.external_id if parent else None,
+            quantities={k: str(v) for k, v in quantities.items()},
+        )
         return Organization.objects.create(
-            company=self.company, module=Module.objects.get(company=self.company, code=module),
-            external_id=external_id, name=name,
-            parent_external_id=parent.external_id if parent else "")
+            company=self.company,
+            module=Module.objects.get(company=self.company, code=module),
+            external_id=external_id,
+            name=name,
+            parent_external_id=parent.external_id if parent else "",
+        )
 
     def mapped(self, account, module="rmm", name="Org", parent=None, **quantities):
         org = self.add(module, name, parent, **quantities)
@@ -58,5 +65,4 @@ def icb_service(contract, connected, admin_user):
     from icb.billing_sync.services import enable_icb
 
     service = make_service(contract, "Managed Workstations", units="10")
-    return enable_icb(service=service, actor=admin_user, module="rmm",
-                      billing_type="workstations")
+    return enable_icb(service=service, actor=admin_user, module="rmm", billing_type="workstations")

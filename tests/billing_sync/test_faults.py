@@ -55,13 +55,16 @@ def _assert_recovers(service, hub, admin_user):
     assert service.sync_retry_count == 0 and service.next_sync_at > timezone.now()
 
 
-@pytest.mark.parametrize("fault, text", [
-    ({"kind": "error", "status": 503}, "internal error (503)"),
-    ({"kind": "error", "status": 500}, "internal error (500)"),
-    ({"kind": "rate_limit", "retry_after": 0}, "rate-limiting"),
-    ({"kind": "malformed"}, "not valid JSON"),
-    ({"kind": "truncated"}, "not valid JSON"),
-])
+@pytest.mark.parametrize(
+    "fault, text",
+    [
+        ({"kind": "error", "status": 503}, "internal error (503)"),
+        ({"kind": "error", "status": 500}, "internal error (500)"),
+        ({"kind": "rate_limit", "retry_after": 0}, "rate-limiting"),
+        ({"kind": "malformed"}, "not valid JSON"),
+        ({"kind": "truncated"}, "not valid JSON"),
+    ],
+)
 def test_hub_faults_keep_units(synced, connected, admin_user, fault, text):
     connected.set_fault(endpoint="usage", **fault)
     run = _nightly(synced)
@@ -123,8 +126,9 @@ def test_tokens_revoked(synced, connected, company, admin_user, admin_client):
 
     connection = HubConnection.objects.get(company=company)
     refresh = decrypt(connection.refresh_token_encrypted)
-    httpx.post(f"{connected.url}/oauth/revoke", data={"token": refresh},
-               auth=("icb", "icb-sandbox-secret")).raise_for_status()
+    httpx.post(
+        f"{connected.url}/oauth/revoke", data={"token": refresh}, auth=("icb", "icb-sandbox-secret")
+    ).raise_for_status()
     run = _nightly(synced)
     _assert_failed_visibly(synced, run, "Connect again")
     connect(admin_client)

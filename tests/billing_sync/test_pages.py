@@ -13,8 +13,10 @@ from tests.factories import make_service, make_user
 
 pytestmark = pytest.mark.django_db
 
-NOT_MAPPED = ("Module organization is not mapped to an account. Please complete ITC Mapping "
-              "found in CRM Account, in order to utilize automated ITC billing.")
+NOT_MAPPED = (
+    "Module organization is not mapped to an account. Please complete ITC Mapping "
+    "found in CRM Account, in order to utilize automated ITC billing."
+)
 
 
 def html_of(response) -> str:
@@ -41,36 +43,54 @@ def test_add_service_with_module_without_mapping(admin_client, contract, connect
     assert 'name="icb_module"' in html and 'name="icb_billing_type"' in html
     assert re.search(r'<option value="workstations" data-module="rmm"', html)
     assert f'aria-label="{NOT_MAPPED}"' in html
-    link = f'/admin/crm/accounts/{account.pk}/?tab=icb#itc-integrations-mapping'
+    link = f"/admin/crm/accounts/{account.pk}/?tab=icb#itc-integrations-mapping"
     assert f'href="{link}">Open the Integration Mapping</a>' in html
 
-    response = admin_client.post(reverse("contracts:service_create", args=[contract.pk]), {
-        "name": "Workstations", "unit_price": "45", "units": "1",
-        "icb_module": "rmm", "icb_billing_type": "workstations"})
+    response = admin_client.post(
+        reverse("contracts:service_create", args=[contract.pk]),
+        {
+            "name": "Workstations",
+            "unit_price": "45",
+            "units": "1",
+            "icb_module": "rmm",
+            "icb_billing_type": "workstations",
+        },
+    )
     assert response.status_code == 302
     service = Service.objects.get(name="Workstations")
     assert service.billing_mode == "icb" and service.icb_billing_type.code == "workstations"
 
     html = html_of(admin_client.get(service_url(service)))
-    assert re.search(r"<dt>Last Sync</dt>\s*<dd[^>]*><span class=\"badge warn\">Mapping "
-                     r"Settings Incomplete</span>", html)
+    assert re.search(
+        r"<dt>Last Sync</dt>\s*<dd[^>]*><span class=\"badge warn\">Mapping "
+        r"Settings Incomplete</span>",
+        html,
+    )
     assert "<dt>Next Sync</dt>" in html
-    assert 'aria-label="Sync now"' in html and 'aria-label="Stop Integrated Customer Billing"' \
-        in html
+    assert (
+        'aria-label="Sync now"' in html and 'aria-label="Stop Integrated Customer Billing"' in html
+    )
     assert re.search(r'<input type="text" name="units"[^>]*disabled', html)
     # The triangle shows for the chosen, unmapped module (not hidden).
-    assert re.search(r'<span class="icb-warning"[^>]*aria-label="Module organization[^"]*">',
-                     html)
+    assert re.search(r'<span class="icb-warning"[^>]*aria-label="Module organization[^"]*">', html)
 
-    contract_html = html_of(admin_client.get(
-        reverse("contracts:detail", args=[contract.pk]) + "?tab=billing"))
+    contract_html = html_of(
+        admin_client.get(reverse("contracts:detail", args=[contract.pk]) + "?tab=billing")
+    )
     assert "Mapping Settings Incomplete" in contract_html
 
 
 def test_add_service_with_a_bad_billing_type_saves_nothing(admin_client, contract, connected):
-    response = admin_client.post(reverse("contracts:service_create", args=[contract.pk]), {
-        "name": "Workstations", "unit_price": "45", "units": "1",
-        "icb_module": "rmm", "icb_billing_type": "protected_devices"})
+    response = admin_client.post(
+        reverse("contracts:service_create", args=[contract.pk]),
+        {
+            "name": "Workstations",
+            "unit_price": "45",
+            "units": "1",
+            "icb_module": "rmm",
+            "icb_billing_type": "protected_devices",
+        },
+    )
     html = html_of(response)
     assert "Unknown billing type" in html
     assert not Service.objects.filter(name="Workstations").exists()
@@ -84,12 +104,16 @@ def test_the_link_is_for_administrators_only(contract, connected, company):
 
 
 def test_sync_and_stop_buttons(admin_client, contract, connected, orgs, account, admin_user):
-    service = enable_icb(service=make_service(contract, "WS", units="2"), actor=admin_user,
-                         module="rmm", billing_type="workstations")
+    service = enable_icb(
+        service=make_service(contract, "WS", units="2"),
+        actor=admin_user,
+        module="rmm",
+        billing_type="workstations",
+    )
     orgs.mapped(account, workstations=9)
     html = html_of(admin_client.get(service_url(service)))
     assert "Mapping Settings Incomplete" not in html and "Not synced yet" in html
-    assert 'hidden>' in html.split('class="icb-warning"')[1][:400]  # mapped: no triangle
+    assert "hidden>" in html.split('class="icb-warning"')[1][:400]  # mapped: no triangle
 
     sync = reverse("billing_sync:service_sync", args=[contract.pk, service.pk])
     html = html_of(admin_client.post(sync, follow=True))
@@ -100,9 +124,16 @@ def test_sync_and_stop_buttons(admin_client, contract, connected, orgs, account,
     assert last in html
 
     # A page save of an ICB service never touches its units.
-    admin_client.post(service_url(service), {"name": "WS2", "unit_price": "1", "units": "55",
-                                             "icb_module": "rmm",
-                                             "icb_billing_type": "workstations"})
+    admin_client.post(
+        service_url(service),
+        {
+            "name": "WS2",
+            "unit_price": "1",
+            "units": "55",
+            "icb_module": "rmm",
+            "icb_billing_type": "workstations",
+        },
+    )
     service.refresh_from_db()
     assert (service.name, service.units, service.billing_mode) == ("WS2", 9, "icb")
 
@@ -114,13 +145,18 @@ def test_sync_and_stop_buttons(admin_client, contract, connected, orgs, account,
     assert not re.search(r'<input type="text" name="units"[^>]*disabled', html)
 
 
-def test_sync_history_pages(admin_client, contract, connected, orgs, account, admin_user,
-                            other_company):
+def test_sync_history_pages(
+    admin_client, contract, connected, orgs, account, admin_user, other_company
+):
     from icb.billing_sync.models import SyncRun
     from icb.billing_sync.services import sync_now
 
-    service = enable_icb(service=make_service(contract, "WS"), actor=admin_user,
-                         module="rmm", billing_type="workstations")
+    service = enable_icb(
+        service=make_service(contract, "WS"),
+        actor=admin_user,
+        module="rmm",
+        billing_type="workstations",
+    )
     orgs.mapped(account, workstations=3)
     sync_now(service=service, actor=admin_user)
     run = SyncRun.objects.get()
@@ -130,21 +166,27 @@ def test_sync_history_pages(admin_client, contract, connected, orgs, account, ad
     html = html_of(admin_client.get(reverse("billing_sync:run_detail", args=[run.pk])))
     assert "WS" in html and "Units changed" in html and "3.00" in html
     theirs = SyncRun.objects.create(company=other_company, trigger="nightly")
-    assert admin_client.get(reverse("billing_sync:run_detail", args=[theirs.pk])).status_code \
-        == 404
+    assert admin_client.get(reverse("billing_sync:run_detail", args=[theirs.pk])).status_code == 404
 
 
 def test_a_nightly_run_lists_what_needs_a_look_and_counts_the_unchanged(
-        admin_client, contract, connected, orgs, account, admin_user):
+    admin_client, contract, connected, orgs, account, admin_user
+):
     from django.utils import timezone
 
     from icb.billing_sync.engine import dispatch_due, sync_job
     from icb.billing_sync.models import SyncRun
 
     orgs.mapped(account, workstations=3)
-    steady, moved = (enable_icb(service=make_service(contract, name, units=units),
-                                actor=admin_user, module="rmm", billing_type="workstations")
-                     for name, units in (("Steady", "3"), ("Moved", "1")))
+    steady, moved = (
+        enable_icb(
+            service=make_service(contract, name, units=units),
+            actor=admin_user,
+            module="rmm",
+            billing_type="workstations",
+        )
+        for name, units in (("Steady", "3"), ("Moved", "1"))
+    )
     Service.objects.filter(pk__in=[steady.pk, moved.pk]).update(next_sync_at=timezone.now())
     for job in dispatch_due(enqueue=False):
         sync_job(job)

@@ -28,9 +28,15 @@ def three_batches(company, orgs, monkeypatch):
         account = make_account(company, f"Customer {i}", f"C{i}")
         org = orgs.mapped(account, workstations=quantity)
         contract = make_contract(account)
-        services = [enable_icb(service=make_service(contract, f"Svc {i}.{n}", units="1"),
-                               actor=None, module="rmm", billing_type="workstations")
-                    for n in range(2)]
+        services = [
+            enable_icb(
+                service=make_service(contract, f"Svc {i}.{n}", units="1"),
+                actor=None,
+                module="rmm",
+                billing_type="workstations",
+            )
+            for n in range(2)
+        ]
         world.append((org, services))
     Service.objects.update(next_sync_at=timezone.now())
     return world

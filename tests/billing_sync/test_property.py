@@ -28,37 +28,62 @@ quantity = st.one_of(
     st.decimals(allow_nan=True, allow_infinity=True).map(str),
     st.floats(allow_nan=False, allow_infinity=False),
     st.text(max_size=6),
-    st.none(), st.booleans(),
-    st.just("1e12"), st.just("99999999999"), st.just("-0"),
+    st.none(),
+    st.booleans(),
+    st.just("1e12"),
+    st.just("99999999999"),
+    st.just("-0"),
 )
-row = st.fixed_dictionaries({
-    "organization_id": st.sampled_from(ORG_IDS + ["stranger"]),
-    "billing_type": st.sampled_from(["workstations", "workstations", "servers"]),
-    "quantity": quantity,
-    "measured_at": st.sampled_from(["2026-11-26T04:00:00Z", "yesterday", None]),
-})
+row = st.fixed_dictionaries(
+    {
+        "organization_id": st.sampled_from(ORG_IDS + ["stranger"]),
+        "billing_type": st.sampled_from(["workstations", "workstations", "servers"]),
+        "quantity": quantity,
+        "measured_at": st.sampled_from(["2026-11-26T04:00:00Z", "yesterday", None]),
+    }
+)
 good_rows = st.lists(
-    st.decimals(min_value=0, max_value=10**10, places=3).map(str), min_size=3, max_size=3,
-).map(lambda qs: [{"organization_id": o, "billing_type": "workstations", "quantity": q,
-                   "measured_at": "2026-11-26T04:00:00Z"} for o, q in zip(ORG_IDS, qs)])
+    st.decimals(min_value=0, max_value=10**10, places=3).map(str),
+    min_size=3,
+    max_size=3,
+).map(
+    lambda qs: [
+        {
+            "organization_id": o,
+            "billing_type": "workstations",
+            "quantity": q,
+            "measured_at": "2026-11-26T04:00:00Z",
+        }
+        for o, q in zip(ORG_IDS, qs)
+    ]
+)
 # Mostly complete answers, sometimes with one row spoiled or dropped.
 nearly_good = st.tuples(good_rows, st.integers(0, 5), row).map(
-    lambda t: t[0] if t[1] >= 3 else t[0][:t[1]] + [t[2]] + t[0][t[1] + 1:])
+    lambda t: t[0] if t[1] >= 3 else t[0][: t[1]] + [t[2]] + t[0][t[1] + 1 :]
+)
 answer = st.one_of(
-    nearly_good.map(lambda rows: {"module": "rmm", "usage": rows, "missing": [],
-                                  "next_cursor": None}),
-    st.fixed_dictionaries({
-        "module": st.just("rmm"),
-        "usage": st.lists(row, max_size=6),
-        "missing": st.lists(st.sampled_from(ORG_IDS), max_size=2),
-        "next_cursor": st.none(),
-    }),
-    st.dictionaries(st.sampled_from(["module", "usage", "missing", "x"]),
-                    st.one_of(st.none(), st.integers(), st.text(max_size=3)), max_size=4),
+    nearly_good.map(
+        lambda rows: {"module": "rmm", "usage": rows, "missing": [], "next_cursor": None}
+    ),
+    st.fixed_dictionaries(
+        {
+            "module": st.just("rmm"),
+            "usage": st.lists(row, max_size=6),
+            "missing": st.lists(st.sampled_from(ORG_IDS), max_size=2),
+            "next_cursor": st.none(),
+        }
+    ),
+    st.dictionaries(
+        st.sampled_from(["module", "usage", "missing", "x"]),
+        st.one_of(st.none(), st.integers(), st.text(max_size=3)),
+        max_size=4,
+    ),
     st.lists(st.integers(), max_size=3),
 )
-wire = st.one_of(answer.map(lambda body: (200, json.dumps(body).encode())),
-                 st.tuples(st.sampled_from([200, 500, 429, 400]), st.binary(max_size=40)))
+wire = st.one_of(
+    answer.map(lambda body: (200, json.dumps(body).encode())),
+    st.tuples(st.sampled_from([200, 500, 429, 400]), st.binary(max_size=40)),
+)
 
 
 def expected_units(status: int, raw: bytes) -> Decimal | None:
@@ -76,8 +101,12 @@ def expected_units(status: int, raw: bytes) -> Decimal | None:
             if isinstance(q, bool) or not isinstance(q, str | int):
                 return None
             value = Decimal(str(q))
-            if not value.is_finite() or value < 0 or r["measured_at"] is None \
-                    or r["measured_at"] == "yesterday":
+            if (
+                not value.is_finite()
+                or value < 0
+                or r["measured_at"] is None
+                or r["measured_at"] == "yesterday"
+            ):
                 return None
             if r["organization_id"] not in ORG_IDS or r["billing_type"] != "workstations":
                 return None
@@ -101,12 +130,14 @@ def service(company, settings):
     BillingType.objects.create(module=module, code="servers", name="Servers")
     account = make_account(company, "Harbor Dental Group", "HARBOR")
     for external_id in ORG_IDS:
-        org = Organization.objects.create(company=company, module=module,
-                                          external_id=external_id, name=external_id)
+        org = Organization.objects.create(
+            company=company, module=module, external_id=external_id, name=external_id
+        )
         make_mapping(account, org)
     service = make_service(make_contract(account), units=str(START))
-    Service.objects.filter(pk=service.pk).update(billing_mode="icb", icb_module=module,
-                                                 icb_billing_type=kind)
+    Service.objects.filter(pk=service.pk).update(
+        billing_mode="icb", icb_module=module, icb_billing_type=kind
+    )
     service.refresh_from_db()
     return service
 
@@ -114,15 +145,17 @@ def service(company, settings):
 OK_SEEN: list = []
 
 
-@settings(max_examples=150, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(reply=wire)
 def test_units_are_the_correct_sum_or_unchanged(service, monkeypatch, reply):
     status, raw = reply
     transport = httpx.MockTransport(lambda request: httpx.Response(status, content=raw))
 
-    monkeypatch.setattr(engine, "open_hub", lambda company: HubClient(
-        "token", transport=transport, attempts=1))
+    monkeypatch.setattr(
+        engine, "open_hub", lambda company: HubClient("token", transport=transport, attempts=1)
+    )
     Service.objects.filter(pk=service.pk).update(units=START)
     after = sync_now(service=service, actor=None)
     expected = expected_units(status, raw)

@@ -21,7 +21,8 @@ def test_manual_and_nightly_at_once_give_one_result(icb_service, orgs, account, 
     orgs.mapped(account, workstations=21)
     for attempt in range(5):
         Service.objects.filter(pk=icb_service.pk).update(
-            next_sync_at=icb_service.created_at, units=attempt)
+            next_sync_at=icb_service.created_at, units=attempt
+        )
         [job] = dispatch_due(enqueue=False)
         start = threading.Barrier(2)
         errors = []
@@ -37,8 +38,9 @@ def test_manual_and_nightly_at_once_give_one_result(icb_service, orgs, account, 
 
         threads = [
             threading.Thread(target=run, args=(lambda j=job: sync_job(j),)),
-            threading.Thread(target=run, args=(lambda: sync_now(service=icb_service,
-                                                                actor=admin_user),)),
+            threading.Thread(
+                target=run, args=(lambda: sync_now(service=icb_service, actor=admin_user),)
+            ),
         ]
         for thread in threads:
             thread.start()
@@ -47,6 +49,7 @@ def test_manual_and_nightly_at_once_give_one_result(icb_service, orgs, account, 
         assert not errors, errors
         service = Service.objects.get(pk=icb_service.pk)
         assert (service.units, service.icb_status, service.sync_claim_token) == (21, "ok", "")
-        changes = ServiceUnitChange.objects.filter(service=service, source="sync",
-                                                   old_units=attempt)
+        changes = ServiceUnitChange.objects.filter(
+            service=service, source="sync", old_units=attempt
+        )
         assert changes.count() == 1, list(changes.values("old_units", "new_units"))

@@ -16,13 +16,16 @@ def test_next_midnight_is_in_the_company_zone_and_stored_utc():
     got = next_midnight(at("2026-11-26T15:00:00+00:00"), "America/New_York")
     assert got == at("2026-11-27T05:00:00+00:00") and got.tzinfo is UTC
     # 23:30 in New York is already the 27th in UTC: still the midnight of the 27th local.
-    assert next_midnight(at("2026-11-27T04:30:00+00:00"), "America/New_York") == \
-        at("2026-11-27T05:00:00+00:00")
+    assert next_midnight(at("2026-11-27T04:30:00+00:00"), "America/New_York") == at(
+        "2026-11-27T05:00:00+00:00"
+    )
     # Exactly midnight: the next one.
-    assert next_midnight(at("2026-11-27T05:00:00+00:00"), "America/New_York") == \
-        at("2026-11-28T05:00:00+00:00")
-    assert next_midnight(at("2026-11-26T23:30:00+00:00"), "Asia/Kolkata") == \
-        at("2026-11-27T18:30:00+00:00")
+    assert next_midnight(at("2026-11-27T05:00:00+00:00"), "America/New_York") == at(
+        "2026-11-28T05:00:00+00:00"
+    )
+    assert next_midnight(at("2026-11-26T23:30:00+00:00"), "Asia/Kolkata") == at(
+        "2026-11-27T18:30:00+00:00"
+    )
 
 
 def test_usual_dst_days_keep_midnight_local():

@@ -116,22 +116,37 @@ class Writers:
             "DATABASE_URL": f"sqlite:///{self.db}",
             "ICB_HUB_URL": sandbox.url,
             "TEST_TOKENS": json.dumps(sandbox.obtain_tokens()),
-            "ACCOUNTS": str(ACCOUNTS), "CONTRACTS_PER_ACCOUNT": str(CONTRACTS_PER_ACCOUNT),
-            "ROUNDS": str(ROUNDS), "SAVES": str(SAVES), "GO": str(self.go),
+            "ACCOUNTS": str(ACCOUNTS),
+            "CONTRACTS_PER_ACCOUNT": str(CONTRACTS_PER_ACCOUNT),
+            "ROUNDS": str(ROUNDS),
+            "SAVES": str(SAVES),
+            "GO": str(self.go),
         }
         self.run("-m", "django", "migrate", "--noinput")
         self.world = json.loads(self.run("-c", SEED).strip().splitlines()[-1])
         self.env["WORLD"] = json.dumps(self.world)
 
     def run(self, *args):
-        done = subprocess.run([sys.executable, *args], env=self.env, cwd=self.work,
-                              capture_output=True, text=True, timeout=300)
+        done = subprocess.run(
+            [sys.executable, *args],
+            env=self.env,
+            cwd=self.work,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert done.returncode == 0, done.stderr[-3000:]
         return done.stdout
 
     def start(self, script):
-        return subprocess.Popen([sys.executable, "-c", script], env=self.env, cwd=self.work,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        return subprocess.Popen(
+            [sys.executable, "-c", script],
+            env=self.env,
+            cwd=self.work,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
 
     def query(self, sql, *params):
         with sqlite3.connect(self.db, timeout=10) as db:
@@ -159,25 +174,32 @@ def test_a_sync_run_and_page_saves_write_the_same_file_at_once(writers, sandbox)
     assert save_from < sync_to and sync_from < save_to, "the two writers did not overlap"
     # The web side: every save redirected (no error page), and the last values stand.
     assert json.loads(save_out.strip().splitlines()[-1]) == [302] * (2 * SAVES)
-    manual = dict(writers.query("SELECT id, units FROM contracts_service "
-                                "WHERE billing_mode = 'manual'"))
+    manual = dict(
+        writers.query("SELECT id, units FROM contracts_service WHERE billing_mode = 'manual'")
+    )
     for n in range(SAVES - len(writers.world["manual"]), SAVES):
         _, service_id = writers.world["manual"][n % len(writers.world["manual"])]
         assert Decimal(str(manual[service_id])) == n + 2
-    user_changes = writers.query("SELECT COUNT(*) FROM contracts_serviceunitchange "
-                                 "WHERE source = 'user'")[0][0]
+    user_changes = writers.query(
+        "SELECT COUNT(*) FROM contracts_serviceunitchange WHERE source = 'user'"
+    )[0][0]
     assert user_changes == SAVES
     names = {name for (name,) in writers.query("SELECT name FROM crm_account")}
     assert {f"Renamed {n}" for n in range(SAVES - ACCOUNTS, SAVES)} <= names
     # The sync side: every round finished, every service holds the hub's number.
-    runs = writers.query("SELECT finished_at, services_ok, services_failed "
-                         "FROM billing_sync_syncrun")
+    runs = writers.query(
+        "SELECT finished_at, services_ok, services_failed FROM billing_sync_syncrun"
+    )
     assert len(runs) == ROUNDS
     assert all(finished and failed == 0 for finished, _, failed in runs)
-    expected = {org: Decimal(sandbox.quantities("rmm", org)["workstations"])
-                for org in set(writers.world["icb"].values())}
-    synced = writers.query("SELECT id, units, icb_status, sync_claim_token "
-                           "FROM contracts_service WHERE billing_mode = 'icb'")
+    expected = {
+        org: Decimal(sandbox.quantities("rmm", org)["workstations"])
+        for org in set(writers.world["icb"].values())
+    }
+    synced = writers.query(
+        "SELECT id, units, icb_status, sync_claim_token "
+        "FROM contracts_service WHERE billing_mode = 'icb'"
+    )
     assert len(synced) == ACCOUNTS * CONTRACTS_PER_ACCOUNT
     for service_id, units, status, claim in synced:
         org = writers.world["icb"][str(service_id)]

@@ -23,7 +23,8 @@ def sync_history(service):
 
 
 def test_units_are_the_sum_of_the_mapped_organizations_own_quantities(
-        icb_service, orgs, account, company, admin_user):
+    icb_service, orgs, account, company, admin_user
+):
     parent = orgs.mapped(account, name="Harbor Dental Group", workstations=12, servers=2)
     child = orgs.mapped(account, name="Harbor – Boston", parent=parent, workstations=5)
     orgs.add(name="Harbor – Unmapped site", parent=parent, workstations=100)  # not mapped
@@ -46,8 +47,9 @@ def test_units_are_the_sum_of_the_mapped_organizations_own_quantities(
     assert (run.services_ok, run.finished_at is not None, run.user) == (1, True, admin_user)
 
 
-def test_unchanged_units_write_no_history_but_update_last_sync(icb_service, orgs, account,
-                                                               admin_user):
+def test_unchanged_units_write_no_history_but_update_last_sync(
+    icb_service, orgs, account, admin_user
+):
     orgs.mapped(account, workstations=10)
     first = sync_now(service=icb_service, actor=admin_user)
     assert first.units == Decimal("10.00") and first.icb_status == "ok"
@@ -55,8 +57,10 @@ def test_unchanged_units_write_no_history_but_update_last_sync(icb_service, orgs
     assert second.last_sync_at > first.last_sync_at
     assert sync_history(second) == []
     # A manual sync lists its service even when nothing changed.
-    assert list(SyncRunItem.objects.filter(service=second).values_list("status", flat=True)) \
-        == ["unchanged", "unchanged"]
+    assert list(SyncRunItem.objects.filter(service=second).values_list("status", flat=True)) == [
+        "unchanged",
+        "unchanged",
+    ]
 
 
 def test_no_mapping_is_incomplete_then_clears_by_itself(icb_service, orgs, account, admin_user):
@@ -72,8 +76,12 @@ def test_no_mapping_is_incomplete_then_clears_by_itself(icb_service, orgs, accou
 
 
 def test_decimals_are_exact_and_rounded_to_cents(contract, orgs, account, admin_user, connected):
-    service = enable_icb(service=make_service(contract, "Offsite storage"), actor=admin_user,
-                         module="backup", billing_type="offsite_storage_gb")
+    service = enable_icb(
+        service=make_service(contract, "Offsite storage"),
+        actor=admin_user,
+        module="backup",
+        billing_type="offsite_storage_gb",
+    )
     orgs.mapped(account, module="backup", offsite_storage_gb="1180.425")
     orgs.mapped(account, module="backup", offsite_storage_gb="0.1")
     orgs.mapped(account, module="backup", offsite_storage_gb="0.2")
@@ -81,13 +89,17 @@ def test_decimals_are_exact_and_rounded_to_cents(contract, orgs, account, admin_
     assert service.units == Decimal("1180.73")  # 1180.725 half up
 
 
-@pytest.mark.parametrize("quantity, why", [
-    ("9999999999.995", "cannot be stored"),
-    ("12345678901", "cannot be stored"),
-    ("-4", "could not understand"),
-])
-def test_values_that_cannot_be_stored_are_refused(icb_service, orgs, account, admin_user,
-                                                  connected, quantity, why):
+@pytest.mark.parametrize(
+    "quantity, why",
+    [
+        ("9999999999.995", "cannot be stored"),
+        ("12345678901", "cannot be stored"),
+        ("-4", "could not understand"),
+    ],
+)
+def test_values_that_cannot_be_stored_are_refused(
+    icb_service, orgs, account, admin_user, connected, quantity, why
+):
     org = orgs.mapped(account, workstations=4)
     connected.set_quantity("rmm", org.external_id, "workstations", quantity)
     service = sync_now(service=icb_service, actor=admin_user)
@@ -104,27 +116,32 @@ def test_stop_keeps_units_and_allows_editing_again(icb_service, orgs, account, a
     with pytest.raises(Conflict):
         service_update(service=service, actor=admin_user, units="9")
     service = stop_icb(service=service, actor=admin_user)
-    assert (service.billing_mode, service.units, service.next_sync_at) == \
-        ("manual", Decimal("8.00"), None)
+    assert (service.billing_mode, service.units, service.next_sync_at) == (
+        "manual",
+        Decimal("8.00"),
+        None,
+    )
     assert service_update(service=service, actor=admin_user, units="9").units == Decimal("9.00")
-    again = enable_icb(service=service, actor=admin_user, module="rmm",
-                       billing_type="workstations")
+    again = enable_icb(service=service, actor=admin_user, module="rmm", billing_type="workstations")
     assert again.billing_mode == "icb" and sync_now(service=again, actor=admin_user).units == 8
 
 
 # --- the dispatcher and group tasks -------------------------------------------------------
+
 
 def _icb(contract, name, module="rmm", billing_type="workstations", due=True):
     service = make_service(contract, name, units="0")
     service = enable_icb(service=service, actor=None, module=module, billing_type=billing_type)
     if due:
         Service.objects.filter(pk=service.pk).update(
-            next_sync_at=timezone.now() - datetime.timedelta(minutes=1))
+            next_sync_at=timezone.now() - datetime.timedelta(minutes=1)
+        )
     return service
 
 
 def test_dispatch_claims_due_services_once_and_groups_by_module(
-        contract, orgs, account, company, connected, monkeypatch):
+    contract, orgs, account, company, connected, monkeypatch
+):
     orgs.mapped(account, workstations=4, servers=1)
     orgs.mapped(account, module="backup", protected_devices=6)
     rmm = [_icb(contract, f"RMM {i}") for i in range(3)]
@@ -169,12 +186,18 @@ def test_one_hub_read_per_group(contract, company, connected):
     [job] = dispatch_due(enqueue=False)
     sync_job(job)
     assert connected.request_counts().get("usage") == 1
-    assert sorted(Service.objects.filter(billing_mode="icb").values_list("units", flat=True)) \
-        == [11, 12, 13, 14, 15]
+    assert sorted(Service.objects.filter(billing_mode="icb").values_list("units", flat=True)) == [
+        11,
+        12,
+        13,
+        14,
+        15,
+    ]
 
 
 def test_an_expired_claim_is_taken_again_and_the_old_holder_writes_nothing(
-        contract, orgs, account, connected):
+    contract, orgs, account, connected
+):
     orgs.mapped(account, workstations=7)
     service = _icb(contract, "Svc")
     [dead] = dispatch_due(enqueue=False)  # a worker that dies with this job
@@ -194,7 +217,8 @@ def test_overdue_services_catch_up(contract, orgs, account, connected):
     orgs.mapped(account, workstations=2)
     service = _icb(contract, "Svc", due=False)
     Service.objects.filter(pk=service.pk).update(
-        next_sync_at=timezone.now() - datetime.timedelta(days=3))  # down for three nights
+        next_sync_at=timezone.now() - datetime.timedelta(days=3)
+    )  # down for three nights
     [job] = dispatch_due(enqueue=False)
     sync_job(job)
     service.refresh_from_db()
@@ -203,7 +227,8 @@ def test_overdue_services_catch_up(contract, orgs, account, connected):
 
 
 def test_manual_sync_during_a_nightly_sync_gives_one_result(
-        contract, orgs, account, connected, admin_user, monkeypatch):
+    contract, orgs, account, connected, admin_user, monkeypatch
+):
     """The nightly job reads the hub; meanwhile a person syncs the same service by hand
     (and the hub's number moves). One consistent result, one history row per change."""
     org = orgs.mapped(account, workstations=5)
@@ -248,7 +273,8 @@ def test_changing_module_during_a_sync_discards_its_result(contract, orgs, accou
 
 
 def test_mapping_shared_by_two_services_of_different_accounts_is_never_counted_twice(
-        company, connected, orgs):
+    company, connected, orgs
+):
     a, b = make_account(company, "A", "A"), make_account(company, "B", "B")
     org = orgs.add(workstations=4)
     make_mapping(a, org)

@@ -86,16 +86,40 @@ class Setup:
         self.log = open(self.work / "worker.log", "w")
 
     def run(self, *args, timeout=60):
-        done = subprocess.run([sys.executable, *args], env=self.env, cwd=self.work,
-                              capture_output=True, text=True, timeout=timeout)
+        done = subprocess.run(
+            [sys.executable, *args],
+            env=self.env,
+            cwd=self.work,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
         assert done.returncode == 0, done.stderr[-3000:]
         return done.stdout
 
     def start_worker(self) -> subprocess.Popen:
         worker = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "icb", "worker", "--pool", "solo",
-             "--concurrency", "1", "--without-gossip", "--without-mingle", "--loglevel", "INFO"],
-            env=self.env, cwd=self.work, stdout=self.log, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "icb",
+                "worker",
+                "--pool",
+                "solo",
+                "--concurrency",
+                "1",
+                "--without-gossip",
+                "--without-mingle",
+                "--loglevel",
+                "INFO",
+            ],
+            env=self.env,
+            cwd=self.work,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
         self.workers.append(worker)
         return worker
 
@@ -104,12 +128,17 @@ class Setup:
             return db.execute(sql, params).fetchall()
 
     def service(self):
-        return self.query("SELECT units, icb_status, sync_claim_token FROM contracts_service "
-                          "WHERE id = ?", self.service_id)[0]
+        return self.query(
+            "SELECT units, icb_status, sync_claim_token FROM contracts_service WHERE id = ?",
+            self.service_id,
+        )[0]
 
     def sync_changes(self) -> int:
-        return self.query("SELECT COUNT(*) FROM contracts_serviceunitchange WHERE "
-                          "service_id = ? AND source = 'sync'", self.service_id)[0][0]
+        return self.query(
+            "SELECT COUNT(*) FROM contracts_serviceunitchange WHERE "
+            "service_id = ? AND source = 'sync'",
+            self.service_id,
+        )[0][0]
 
     def wait_for(self, condition, seconds=60):
         deadline = time.monotonic() + seconds
@@ -142,8 +171,9 @@ def setup(sandbox):
 def test_real_worker_on_redis_syncs_due_services(setup):
     setup.start_worker()
     setup.run("-c", DISPATCH)
-    assert setup.wait_for(lambda: setup.service()[1] != "never"), \
-        (setup.work / "worker.log").read_text()
+    assert setup.wait_for(lambda: setup.service()[1] != "never"), (
+        setup.work / "worker.log"
+    ).read_text()
     units, status, claim = setup.service()
     assert status == "ok", (units, status, (setup.work / "worker.log").read_text())
     assert str(units) in ("37", "37.00", "37.0") and claim == ""
@@ -159,8 +189,9 @@ def test_worker_killed_mid_group_leaves_units_and_the_next_worker_finishes(setup
     try:
         first = setup.start_worker()
         setup.run("-c", DISPATCH)
-        assert setup.wait_for(lambda: sandbox.request_counts().get("usage", 0) > 0, 30), \
-            (setup.work / "worker.log").read_text()
+        assert setup.wait_for(lambda: sandbox.request_counts().get("usage", 0) > 0, 30), (
+            setup.work / "worker.log"
+        ).read_text()
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=10)
     finally:
@@ -170,13 +201,16 @@ def test_worker_killed_mid_group_leaves_units_and_the_next_worker_finishes(setup
     assert setup.sync_changes() == 0
     # Time passes: the dead worker's claim expires; the next dispatch hands the service
     # to a new worker, which syncs it exactly once.
-    setup.query("UPDATE contracts_service SET sync_claimed_until = '2000-01-01 00:00:00' "
-                "WHERE id = ?", setup.service_id)
+    setup.query(
+        "UPDATE contracts_service SET sync_claimed_until = '2000-01-01 00:00:00' WHERE id = ?",
+        setup.service_id,
+    )
     _purge(setup.env, setup.work)
     setup.start_worker()
     setup.run("-c", DISPATCH)
-    assert setup.wait_for(lambda: setup.service()[1] == "ok"), \
-        (setup.work / "worker.log").read_text()
+    assert setup.wait_for(lambda: setup.service()[1] == "ok"), (
+        setup.work / "worker.log"
+    ).read_text()
     units, status, claim = setup.service()
     assert str(units) in ("37", "37.00", "37.0") and claim == ""
     assert setup.sync_changes() == 1
@@ -186,13 +220,20 @@ def _org_pages(sandbox):
     import httpx
 
     tokens = sandbox.obtain_tokens()
-    answer = httpx.get(f"{sandbox.url}/api/v1/modules/rmm/organizations",
-                       headers={"Authorization": f"Bearer {tokens['access_token']}"})
+    answer = httpx.get(
+        f"{sandbox.url}/api/v1/modules/rmm/organizations",
+        headers={"Authorization": f"Bearer {tokens['access_token']}"},
+    )
     answer.raise_for_status()
     yield answer.json()["organizations"]
 
 
 def _purge(env, work):
     """Forget tasks an earlier interrupted run may have left in the test's Redis db."""
-    subprocess.run([sys.executable, "-m", "celery", "-A", "icb", "purge", "-f"], env=env,
-                   cwd=work, capture_output=True, timeout=30)
+    subprocess.run(
+        [sys.executable, "-m", "celery", "-A", "icb", "purge", "-f"],
+        env=env,
+        cwd=work,
+        capture_output=True,
+        timeout=30,
+    )

@@ -23,8 +23,13 @@ def contract(account):
 def service(contract, admin_user):
     from icb.contracts.services import service_create
 
-    return service_create(contract=contract, actor=admin_user, name="Managed Workstations",
-                          unit_price="45.00", units="10")
+    return service_create(
+        contract=contract,
+        actor=admin_user,
+        name="Managed Workstations",
+        unit_price="45.00",
+        units="10",
+    )
 
 
 @pytest.fixture

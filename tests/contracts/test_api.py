@@ -14,25 +14,36 @@ pytestmark = pytest.mark.django_db
 
 
 def _contract_body(account, **overrides):
-    body = {"account_id": account.pk, "name": "Backup Plan", "start_date": "2026-03-01",
-            "billing_frequency": "monthly", "currency": "USD"}
+    body = {
+        "account_id": account.pk,
+        "name": "Backup Plan",
+        "start_date": "2026-03-01",
+        "billing_frequency": "monthly",
+        "currency": "USD",
+    }
     body.update(overrides)
     return body
 
 
 # --- contracts -----------------------------------------------------------------------
 
+
 def test_create_contract_answers_201_with_the_contract(api, account):
-    response = api.post("/contracts", _contract_body(account, end_date="2027-02-28",
-                                                      billing_frequency="yearly"))
+    response = api.post(
+        "/contracts", _contract_body(account, end_date="2027-02-28", billing_frequency="yearly")
+    )
     assert response.status_code == 201, response.content
     data = response.json()
     contract = Contract.objects.get(pk=data["id"])
     assert data == {
         "id": contract.pk,
         "account": {"id": account.pk, "name": "Harbor Dental Group", "code": "HARBOR"},
-        "name": "Backup Plan", "start_date": "2026-03-01", "end_date": "2027-02-28",
-        "billing_frequency": "yearly", "currency": "USD", "status": "active",
+        "name": "Backup Plan",
+        "start_date": "2026-03-01",
+        "end_date": "2027-02-28",
+        "billing_frequency": "yearly",
+        "currency": "USD",
+        "status": "active",
         "created_at": data["created_at"],
     }
     assert contract.company == account.company
@@ -46,7 +57,10 @@ def test_list_contracts_filters_and_paginates(api, company, contract):
     everything = api.get("/contracts").json()
     assert everything["count"] == 3
     assert [c["name"] for c in everything["items"]] == [
-        "Managed Services", "Legal Backup", "Legal IT"]  # by account name, then name
+        "Managed Services",
+        "Legal Backup",
+        "Legal IT",
+    ]  # by account name, then name
     assert api.get("/contracts", q="zeph").json()["count"] == 2
     assert api.get("/contracts", q="HARBOR").json()["count"] == 1
     assert api.get("/contracts", status="ended").json()["items"][0]["name"] == "Legal IT"
@@ -54,38 +68,47 @@ def test_list_contracts_filters_and_paginates(api, company, contract):
 
     page2 = api.get("/contracts", page=2, page_size=2).json()
     assert {k: page2[k] for k in ("count", "page", "pages", "page_size")} == {
-        "count": 3, "page": 2, "pages": 2, "page_size": 2}
+        "count": 3,
+        "page": 2,
+        "pages": 2,
+        "page_size": 2,
+    }
     assert [c["name"] for c in page2["items"]] == ["Legal IT"]
 
 
 def test_get_and_patch_contract(api, contract):
     assert api.get(f"/contracts/{contract.pk}").json()["name"] == "Managed Services"
-    response = api.patch(f"/contracts/{contract.pk}", {"status": "on_hold",
-                                                       "end_date": "2026-12-31"})
+    response = api.patch(
+        f"/contracts/{contract.pk}", {"status": "on_hold", "end_date": "2026-12-31"}
+    )
     assert response.status_code == 200, response.content
     assert (response.json()["status"], response.json()["end_date"]) == ("on_hold", "2026-12-31")
     contract.refresh_from_db()
     assert contract.status == "on_hold"
 
 
-@pytest.mark.parametrize("overrides, field", [
-    ({"account_id": 999999}, "account_id"),
-    ({"account_id": 10**30}, "account_id"),
-    ({"account_id": "abc"}, "account_id"),
-    ({"end_date": "2026-02-01"}, "end_date"),  # before the start
-    ({"currency": "XYZ"}, "currency"),
-    ({"billing_frequency": "weekly"}, "billing_frequency"),
-    ({"billing_frequency": 3}, "billing_frequency"),
-    ({"status": "gone"}, "status"),
-    ({"start_date": "2026-02-30"}, "start_date"),
-    ({"start_date": "yesterday"}, "start_date"),
-    ({"start_date": None}, "start_date"),
-    ({"name": ""}, "name"),
-    ({"name": 12}, "name"),
-    ({"name": "bad\u0000name"}, "name"),
-])
+@pytest.mark.parametrize(
+    "overrides, field",
+    [
+        ({"account_id": 999999}, "account_id"),
+        ({"account_id": 10**30}, "account_id"),
+        ({"account_id": "abc"}, "account_id"),
+        ({"end_date": "2026-02-01"}, "end_date"),  # before the start
+        ({"currency": "XYZ"}, "currency"),
+        ({"billing_frequency": "weekly"}, "billing_frequency"),
+        ({"billing_frequency": 3}, "billing_frequency"),
+        ({"status": "gone"}, "status"),
+        ({"start_date": "2026-02-30"}, "start_date"),
+        ({"start_date": "yesterday"}, "start_date"),
+        ({"start_date": None}, "start_date"),
+        ({"name": ""}, "name"),
+        ({"name": 12}, "name"),
+        ({"name": "bad\u0000name"}, "name"),
+    ],
+)
 def test_create_contract_with_bad_input_answers_422_naming_the_field(
-        api, account, overrides, field):
+    api, account, overrides, field
+):
     response = api.post("/contracts", _contract_body(account, **overrides))
     assert response.status_code == 422, response.content
     assert field in response.json()["errors"], response.json()
@@ -101,9 +124,12 @@ def test_create_contract_with_another_companys_account_is_refused(api, other_con
 
 @pytest.mark.parametrize("raw", ["", "{bad json", "[]", "null", '"text"', "123", "{}"])
 def test_malformed_bodies_are_4xx_never_500(api, contract, service, raw):
-    for method, path in (("post", "/contracts"), ("patch", f"/contracts/{contract.pk}"),
-                         ("post", f"/contracts/{contract.pk}/services"),
-                         ("patch", f"/services/{service.pk}")):
+    for method, path in (
+        ("post", "/contracts"),
+        ("patch", f"/contracts/{contract.pk}"),
+        ("post", f"/contracts/{contract.pk}/services"),
+        ("patch", f"/services/{service.pk}"),
+    ):
         response = getattr(api, method)(path, raw=raw)
         assert 400 <= response.status_code < 500, (method, path, raw, response.content)
         assert "detail" in response.json()
@@ -119,16 +145,26 @@ def test_patch_contract_with_end_before_start_is_refused(api, contract):
 
 # --- services ------------------------------------------------------------------------
 
+
 def test_create_service_answers_201_with_decimal_strings(api, contract, admin_user):
-    response = api.post(f"/contracts/{contract.pk}/services",
-                        {"name": "Backup", "unit_price": "45", "units": 3,
-                         "description": "Nightly"})
+    response = api.post(
+        f"/contracts/{contract.pk}/services",
+        {"name": "Backup", "unit_price": "45", "units": 3, "description": "Nightly"},
+    )
     assert response.status_code == 201, response.content
     data = response.json()
-    assert {k: data[k] for k in ("contract_id", "name", "description", "unit_price", "units",
-                                  "amount", "currency")} == {
-        "contract_id": contract.pk, "name": "Backup", "description": "Nightly",
-        "unit_price": "45.00", "units": "3.00", "amount": "135.00", "currency": "USD"}
+    assert {
+        k: data[k]
+        for k in ("contract_id", "name", "description", "unit_price", "units", "amount", "currency")
+    } == {
+        "contract_id": contract.pk,
+        "name": "Backup",
+        "description": "Nightly",
+        "unit_price": "45.00",
+        "units": "3.00",
+        "amount": "135.00",
+        "currency": "USD",
+    }
     (row,) = ServiceUnitChange.objects.filter(service_id=data["id"])
     assert (row.old_units, row.source, row.user) == (None, "created", admin_user)
 
@@ -138,11 +174,30 @@ def test_list_services_of_a_contract(api, contract, service):
     data = api.get(f"/contracts/{contract.pk}/services").json()
     assert data["count"] == 2
     assert [(s["name"], s["amount"]) for s in data["items"]] == [
-        ("Antivirus", "21.70"), ("Managed Workstations", "450.00")]
+        ("Antivirus", "21.70"),
+        ("Managed Workstations", "450.00"),
+    ]
 
 
-@pytest.mark.parametrize("value", ["abc", "-1", "1.234", "1e400", "NaN", "Infinity", "",
-                                   -1, 1.234, True, None, [], {"a": 1}, "99999999999"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "abc",
+        "-1",
+        "1.234",
+        "1e400",
+        "NaN",
+        "Infinity",
+        "",
+        -1,
+        1.234,
+        True,
+        None,
+        [],
+        {"a": 1},
+        "99999999999",
+    ],
+)
 @pytest.mark.parametrize("field", ["units", "unit_price"])
 def test_create_service_with_bad_numbers_answers_422(api, contract, field, value):
     body = {"name": "Backup", "unit_price": "45.00", "units": "3"}
@@ -167,10 +222,16 @@ def test_patch_units_records_history_and_answers_the_service(api, service, admin
     history = api.get(f"/services/{service.pk}/history").json()
     assert history["count"] == 2
     newest = history["items"][0]
-    assert {k: newest[k] for k in ("old_units", "new_units", "source", "user", "sync_run_id",
-                                    "detail")} == {
-        "old_units": "10.00", "new_units": "12.50", "source": "user",
-        "user": "admin@acme.test", "sync_run_id": None, "detail": {}}
+    assert {
+        k: newest[k] for k in ("old_units", "new_units", "source", "user", "sync_run_id", "detail")
+    } == {
+        "old_units": "10.00",
+        "new_units": "12.50",
+        "source": "user",
+        "user": "admin@acme.test",
+        "sync_run_id": None,
+        "detail": {},
+    }
     assert history["items"][1]["old_units"] is None
     assert history["items"][1]["source"] == "created"
 
@@ -181,8 +242,9 @@ def test_patch_without_units_change_adds_no_history(api, service):
     assert api.get(f"/services/{service.pk}/history").json()["count"] == 1
 
 
-@pytest.mark.parametrize("body", [{"units": "-1"}, {"units": None}, {"unit_price": "0.001"},
-                                  {}, {"contract_id": 5}])
+@pytest.mark.parametrize(
+    "body", [{"units": "-1"}, {"units": None}, {"unit_price": "0.001"}, {}, {"contract_id": 5}]
+)
 def test_patch_service_with_bad_input_changes_nothing(api, service, body):
     response = api.patch(f"/services/{service.pk}", body)
     assert response.status_code == 422, response.content
@@ -199,18 +261,22 @@ def test_delete_service_answers_204(api, service):
 
 # --- scoping, authentication and permissions -----------------------------------------
 
-@pytest.mark.parametrize("method, path, body", [
-    ("get", "/contracts/{c}", None),
-    ("patch", "/contracts/{c}", {"name": "Mine now"}),
-    ("get", "/contracts/{c}/services", None),
-    ("post", "/contracts/{c}/services", {"name": "X", "unit_price": "1", "units": "1"}),
-    ("get", "/services/{s}", None),
-    ("patch", "/services/{s}", {"units": "99"}),
-    ("delete", "/services/{s}", None),
-    ("get", "/services/{s}/history", None),
-    ("get", "/services/99999999999999999999999", None),
-    ("get", "/contracts/-5", None),
-])
+
+@pytest.mark.parametrize(
+    "method, path, body",
+    [
+        ("get", "/contracts/{c}", None),
+        ("patch", "/contracts/{c}", {"name": "Mine now"}),
+        ("get", "/contracts/{c}/services", None),
+        ("post", "/contracts/{c}/services", {"name": "X", "unit_price": "1", "units": "1"}),
+        ("get", "/services/{s}", None),
+        ("patch", "/services/{s}", {"units": "99"}),
+        ("delete", "/services/{s}", None),
+        ("get", "/services/{s}/history", None),
+        ("get", "/services/99999999999999999999999", None),
+        ("get", "/contracts/-5", None),
+    ],
+)
 def test_another_companys_ids_are_404(api, other_service, method, path, body):
     path = path.format(c=other_service.contract_id, s=other_service.pk)
     response = getattr(api, method)(path, body) if body else getattr(api, method)(path)
@@ -233,8 +299,9 @@ def test_view_level_reads_but_cannot_write(viewer_api, contract, service):
     writes = [
         viewer_api.post("/contracts", _contract_body(contract.account)),
         viewer_api.patch(f"/contracts/{contract.pk}", {"name": "x"}),
-        viewer_api.post(f"/contracts/{contract.pk}/services",
-                        {"name": "X", "unit_price": "1", "units": "1"}),
+        viewer_api.post(
+            f"/contracts/{contract.pk}/services", {"name": "X", "unit_price": "1", "units": "1"}
+        ),
         viewer_api.patch(f"/services/{service.pk}", {"units": "1"}),
         viewer_api.delete(f"/services/{service.pk}"),
     ]
@@ -269,8 +336,9 @@ def test_session_writes_work_with_csrf_and_are_refused_without(admin_user, accou
 
     client.get("/finance/contracts/")  # the page sets the CSRF cookie
     token = client.cookies["csrftoken"].value
-    accepted = client.post("/api/v1/contracts", body, content_type="application/json",
-                           headers={"X-CSRFToken": token})
+    accepted = client.post(
+        "/api/v1/contracts", body, content_type="application/json", headers={"X-CSRFToken": token}
+    )
     assert accepted.status_code == 201, accepted.content
 
 
@@ -286,7 +354,11 @@ def test_times_are_iso_with_zone(api, contract):
 
 def test_openapi_documents_the_endpoints():
     schema = Client().get("/api/v1/openapi.json").json()
-    for path in ("/api/v1/contracts", "/api/v1/contracts/{contract_id}",
-                 "/api/v1/contracts/{contract_id}/services", "/api/v1/services/{service_id}",
-                 "/api/v1/services/{service_id}/history"):
+    for path in (
+        "/api/v1/contracts",
+        "/api/v1/contracts/{contract_id}",
+        "/api/v1/contracts/{contract_id}/services",
+        "/api/v1/services/{service_id}",
+        "/api/v1/services/{service_id}/history",
+    ):
         assert path in schema["paths"], path

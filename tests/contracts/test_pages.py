@@ -27,8 +27,8 @@ def _input(html: str, control_id: str) -> str:
 
 # --- list ----------------------------------------------------------------------------
 
-def test_list_shows_contracts_with_filters_and_new_button(admin_client, company, contract,
-                                                          service):
+
+def test_list_shows_contracts_with_filters_and_new_button(admin_client, company, contract, service):
     make_contract(make_account(company, "Zephyr Law", "ZEPH"), "Legal IT", status="ended")
     response = admin_client.get(reverse("contracts:list"))
     html = _html(response)
@@ -62,8 +62,10 @@ def test_list_needs_login(client):
 
 # --- create --------------------------------------------------------------------------
 
+
 def test_new_contract_form_defaults_to_company_currency_and_active_accounts(
-        admin_client, company, account):
+    admin_client, company, account
+):
     company.currency = "EUR"
     company.save()
     make_account(company, "Closed Customer", "CLOSED", is_active=False)
@@ -75,43 +77,61 @@ def test_new_contract_form_defaults_to_company_currency_and_active_accounts(
 
 
 def test_create_contract_by_form(admin_client, account):
-    response = admin_client.post(reverse("contracts:create"), {
-        "account_id": account.pk, "name": "Backup", "start_date": "2026-02-01",
-        "end_date": "", "billing_frequency": "quarterly", "currency": "USD",
-        "status": "active",
-    })
+    response = admin_client.post(
+        reverse("contracts:create"),
+        {
+            "account_id": account.pk,
+            "name": "Backup",
+            "start_date": "2026-02-01",
+            "end_date": "",
+            "billing_frequency": "quarterly",
+            "currency": "USD",
+            "status": "active",
+        },
+    )
     contract = Contract.objects.get()
     assert response.status_code == 302
     assert response["Location"] == reverse("contracts:detail", args=[contract.pk])
     assert (contract.name, contract.billing_frequency, contract.end_date) == (
-        "Backup", "quarterly", None)
+        "Backup",
+        "quarterly",
+        None,
+    )
 
 
 def test_create_contract_errors_show_next_to_the_field(admin_client, account):
-    response = admin_client.post(reverse("contracts:create"), {
-        "account_id": account.pk, "name": "Backup", "start_date": "2026-02-01",
-        "end_date": "2026-01-01", "billing_frequency": "monthly", "currency": "USD",
-        "status": "active",
-    })
+    response = admin_client.post(
+        reverse("contracts:create"),
+        {
+            "account_id": account.pk,
+            "name": "Backup",
+            "start_date": "2026-02-01",
+            "end_date": "2026-01-01",
+            "billing_frequency": "monthly",
+            "currency": "USD",
+            "status": "active",
+        },
+    )
     html = _html(response)
     assert response.status_code == 200
     assert not Contract.objects.exists()
     tag = _input(html, "contract-end_date")
     assert 'aria-invalid="true"' in tag
     assert "contract-end_date_error" in tag
-    assert re.search(r'id="contract-end_date_error"[^>]*>\s*<li>The end date cannot be before',
-                     html)
+    assert re.search(
+        r'id="contract-end_date_error"[^>]*>\s*<li>The end date cannot be before', html
+    )
 
 
 # --- detail and add service ----------------------------------------------------------
+
 
 def test_detail_shows_header_tabs_and_billing_information(admin_client, contract, service):
     html = _html(admin_client.get(reverse("contracts:detail", args=[contract.pk])))
     assert "Harbor Dental Group" in html and "Monthly" in html and "2026-01-01" in html
     assert 'role="tab"' in html and "Billing Information" in html
     assert 'id="add-service-dialog"' in html and "Add Service" in html
-    assert re.search(r"<button[^>]*data-open-dialog=\"add-service-dialog\"[^>]*>Add</button>",
-                     html)
+    assert re.search(r"<button[^>]*data-open-dialog=\"add-service-dialog\"[^>]*>Add</button>", html)
     assert 'id="icb-tab-panel"' in html
     assert "Integrated Customer Billing settings appear here once the hub is connected." in html
     assert '<label for="service-unit_price">Unit price (USD)' in html
@@ -123,11 +143,12 @@ def test_detail_shows_header_tabs_and_billing_information(admin_client, contract
 
 
 def test_detail_tab_billing_opens_billing_information(admin_client, contract):
-    html = _html(admin_client.get(reverse("contracts:detail", args=[contract.pk]),
-                                  {"tab": "billing"}))
+    html = _html(
+        admin_client.get(reverse("contracts:detail", args=[contract.pk]), {"tab": "billing"})
+    )
     assert re.search(r'id="contract-general-panel"[^>]*hidden', html)
     assert not re.search(r'id="contract-billing-panel"[^>]*hidden', html)
-    assert 'data-open-on-load' not in html
+    assert "data-open-on-load" not in html
 
 
 def test_add_service_redirects_to_billing_tab_with_message(admin_client, contract, admin_user):
@@ -136,23 +157,29 @@ def test_add_service_redirects_to_billing_tab_with_message(admin_client, contrac
         {"name": "Backup", "unit_price": "12.50", "units": "4", "description": ""},
         follow=True,
     )
-    assert response.redirect_chain[-1][0] == reverse("contracts:detail",
-                                                     args=[contract.pk]) + "?tab=billing"
+    assert (
+        response.redirect_chain[-1][0]
+        == reverse("contracts:detail", args=[contract.pk]) + "?tab=billing"
+    )
     assert "Service “Backup” was added." in _html(response)
     service = Service.objects.get()
     assert (service.unit_price, service.units) == (Decimal("12.50"), Decimal("4"))
     assert ServiceUnitChange.objects.get(service=service).user == admin_user
 
 
-@pytest.mark.parametrize("field, value, message", [
-    ("units", "-1", "Units cannot be negative."),
-    ("units", "abc", "not a number"),
-    ("units", "1.234", "at most 2 decimal places"),
-    ("unit_price", "NaN", "finite"),
-    ("name", "", "This field is required."),
-])
-def test_add_service_errors_reopen_the_dialog_and_save_nothing(admin_client, contract, field,
-                                                              value, message):
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("units", "-1", "Units cannot be negative."),
+        ("units", "abc", "not a number"),
+        ("units", "1.234", "at most 2 decimal places"),
+        ("unit_price", "NaN", "finite"),
+        ("name", "", "This field is required."),
+    ],
+)
+def test_add_service_errors_reopen_the_dialog_and_save_nothing(
+    admin_client, contract, field, value, message
+):
     data = {"name": "Backup", "unit_price": "12.50", "units": "4"}
     data[field] = value
     response = admin_client.post(reverse("contracts:service_create", args=[contract.pk]), data)
@@ -168,18 +195,27 @@ def test_add_service_errors_reopen_the_dialog_and_save_nothing(admin_client, con
 
 
 def test_service_create_of_another_companys_contract_is_404(admin_client, other_contract):
-    response = admin_client.post(reverse("contracts:service_create", args=[other_contract.pk]),
-                                 {"name": "X", "unit_price": "1", "units": "1"})
+    response = admin_client.post(
+        reverse("contracts:service_create", args=[other_contract.pk]),
+        {"name": "X", "unit_price": "1", "units": "1"},
+    )
     assert response.status_code == 404
     assert not Service.objects.filter(contract=other_contract).exists()
 
 
 def test_edit_contract_on_general_tab(admin_client, contract):
-    response = admin_client.post(reverse("contracts:detail", args=[contract.pk]), {
-        "account_id": contract.account_id, "name": "Managed Services Plus",
-        "start_date": "2026-01-01", "end_date": "", "billing_frequency": "yearly",
-        "currency": "USD", "status": "active",
-    })
+    response = admin_client.post(
+        reverse("contracts:detail", args=[contract.pk]),
+        {
+            "account_id": contract.account_id,
+            "name": "Managed Services Plus",
+            "start_date": "2026-01-01",
+            "end_date": "",
+            "billing_frequency": "yearly",
+            "currency": "USD",
+            "status": "active",
+        },
+    )
     assert response.status_code == 302
     contract.refresh_from_db()
     assert (contract.name, contract.billing_frequency) == ("Managed Services Plus", "yearly")
@@ -187,17 +223,21 @@ def test_edit_contract_on_general_tab(admin_client, contract):
 
 # --- service page --------------------------------------------------------------------
 
-def test_service_page_edit_units_adds_a_history_row(admin_client, contract, service,
-                                                    admin_user):
+
+def test_service_page_edit_units_adds_a_history_row(admin_client, contract, service, admin_user):
     url = reverse("contracts:service_detail", args=[contract.pk, service.pk])
-    response = admin_client.post(url, {"name": service.name, "unit_price": "45.00",
-                                       "units": "12", "description": ""})
+    response = admin_client.post(
+        url, {"name": service.name, "unit_price": "45.00", "units": "12", "description": ""}
+    )
     assert response.status_code == 302
     service.refresh_from_db()
     assert service.units == Decimal("12")
     change = ServiceUnitChange.objects.filter(service=service).first()
     assert (change.old_units, change.new_units, change.user) == (
-        Decimal("10"), Decimal("12"), admin_user)
+        Decimal("10"),
+        Decimal("12"),
+        admin_user,
+    )
 
     html = _html(admin_client.get(url))
     assert "Unit history" in html
@@ -208,8 +248,7 @@ def test_service_page_edit_units_adds_a_history_row(admin_client, contract, serv
     assert 'data-confirm="Delete' in html
 
 
-def test_service_page_shows_times_in_the_company_zone(admin_client, company, contract,
-                                                      service):
+def test_service_page_shows_times_in_the_company_zone(admin_client, company, contract, service):
     company.time_zone = "Asia/Tokyo"
     company.save()
     when = datetime.datetime(2026, 3, 1, 15, 30, tzinfo=datetime.UTC)
@@ -222,8 +261,7 @@ def test_service_page_shows_times_in_the_company_zone(admin_client, company, con
 
 def test_service_page_bad_units_are_shown_and_nothing_changes(admin_client, contract, service):
     url = reverse("contracts:service_detail", args=[contract.pk, service.pk])
-    response = admin_client.post(url, {"name": service.name, "unit_price": "45.00",
-                                       "units": "-5"})
+    response = admin_client.post(url, {"name": service.name, "unit_price": "45.00", "units": "-5"})
     html = _html(response)
     assert response.status_code == 200
     assert 'aria-invalid="true"' in _input(html, "service-units")
@@ -246,21 +284,29 @@ def test_service_of_another_contract_is_404(admin_client, account, contract, ser
     second = make_contract(account, "Second")
     url = reverse("contracts:service_detail", args=[second.pk, service.pk])
     assert admin_client.get(url).status_code == 404
-    assert admin_client.post(
-        reverse("contracts:service_delete", args=[second.pk, service.pk])).status_code == 404
+    assert (
+        admin_client.post(
+            reverse("contracts:service_delete", args=[second.pk, service.pk])
+        ).status_code
+        == 404
+    )
     assert Service.objects.filter(pk=service.pk).exists()
 
 
-@pytest.mark.parametrize("name, args", [
-    ("contracts:detail", ["c"]),
-    ("contracts:service_detail", ["c", "s"]),
-])
+@pytest.mark.parametrize(
+    "name, args",
+    [
+        ("contracts:detail", ["c"]),
+        ("contracts:service_detail", ["c", "s"]),
+    ],
+)
 def test_another_companys_pages_are_404(admin_client, other_service, name, args):
     ids = {"c": other_service.contract_id, "s": other_service.pk}
     url = reverse(name, args=[ids[a] for a in args])
     assert admin_client.get(url).status_code == 404
-    assert admin_client.post(url, {"name": "Mine", "unit_price": "1", "units": "1"}
-                             ).status_code == 404
+    assert (
+        admin_client.post(url, {"name": "Mine", "unit_price": "1", "units": "1"}).status_code == 404
+    )
     other_service.refresh_from_db()
     assert other_service.name == "Their Service"
 
@@ -272,6 +318,7 @@ def test_huge_ids_in_urls_are_404(admin_client):
 
 # --- read-only users -----------------------------------------------------------------
 
+
 def test_view_only_user_sees_pages_read_only(viewer_client, contract, service):
     html = _html(viewer_client.get(reverse("contracts:detail", args=[contract.pk])))
     assert "Managed Workstations" in html
@@ -280,8 +327,9 @@ def test_view_only_user_sees_pages_read_only(viewer_client, contract, service):
     assert "disabled" in _input(html, "contract-name")
     list_html = _html(viewer_client.get(reverse("contracts:list")))
     assert "New contract" not in list_html
-    service_html = _html(viewer_client.get(
-        reverse("contracts:service_detail", args=[contract.pk, service.pk])))
+    service_html = _html(
+        viewer_client.get(reverse("contracts:service_detail", args=[contract.pk, service.pk]))
+    )
     assert ">Delete</button>" not in service_html and ">Save</button>" not in service_html
     assert "disabled" in _input(service_html, "service-units")
     assert viewer_client.get(reverse("contracts:create")).status_code == 403
@@ -291,8 +339,10 @@ def test_view_only_user_posts_are_403(viewer_client, contract, service):
     posts = [
         (reverse("contracts:create"), {"name": "x"}),
         (reverse("contracts:detail", args=[contract.pk]), {"name": "x"}),
-        (reverse("contracts:service_create", args=[contract.pk]),
-         {"name": "x", "unit_price": "1", "units": "1"}),
+        (
+            reverse("contracts:service_create", args=[contract.pk]),
+            {"name": "x", "unit_price": "1", "units": "1"},
+        ),
         (reverse("contracts:service_detail", args=[contract.pk, service.pk]), {"units": "1"}),
         (reverse("contracts:service_delete", args=[contract.pk, service.pk]), {}),
     ]
@@ -308,16 +358,21 @@ def test_pages_post_without_csrf_are_refused(admin_user, contract):
 
     client = Client(enforce_csrf_checks=True)
     client.force_login(admin_user)
-    response = client.post(reverse("contracts:service_create", args=[contract.pk]),
-                           {"name": "x", "unit_price": "1", "units": "1"})
+    response = client.post(
+        reverse("contracts:service_create", args=[contract.pk]),
+        {"name": "x", "unit_price": "1", "units": "1"},
+    )
     assert response.status_code == 403
     assert not Service.objects.exists()
 
 
 def test_every_form_control_has_a_label(admin_client, contract, service):
-    for url in (reverse("contracts:list"), reverse("contracts:create"),
-                reverse("contracts:detail", args=[contract.pk]),
-                reverse("contracts:service_detail", args=[contract.pk, service.pk])):
+    for url in (
+        reverse("contracts:list"),
+        reverse("contracts:create"),
+        reverse("contracts:detail", args=[contract.pk]),
+        reverse("contracts:service_detail", args=[contract.pk, service.pk]),
+    ):
         html = _html(admin_client.get(url))
         controls = re.findall(r'<(?:input|select|textarea)(?![^>]*type="hidden")[^>]*>', html)
         assert controls, url

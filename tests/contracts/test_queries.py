@@ -13,8 +13,9 @@ pytestmark = pytest.mark.django_db
 
 def _make_contracts(company, start, count):
     for i in range(start, start + count):
-        contract = make_contract(make_account(company, f"Customer {i:03d}", f"C{i:03d}"),
-                                 f"Plan {i}")
+        contract = make_contract(
+            make_account(company, f"Customer {i:03d}", f"C{i:03d}"), f"Plan {i}"
+        )
         make_service(contract, "Workstations", units="3")
         make_service(contract, "Servers", unit_price="99.00", units="1")
 
@@ -35,8 +36,7 @@ def test_contract_list_queries_do_not_grow_with_rows(admin_client, company, url)
     assert many == few
 
 
-def test_contract_list_page_query_budget(admin_client, company,
-                                         django_assert_max_num_queries):
+def test_contract_list_page_query_budget(admin_client, company, django_assert_max_num_queries):
     _make_contracts(company, 0, 25)
     # session, user (+company, role), count, page of contracts with accounts and
     # service counts, the page's service totals.

@@ -38,14 +38,36 @@ def test_requires_authentication(client, company):
 
 
 def test_create_returns_201_with_account_json(api, company):
-    response = post(api, {"name": " Harbor Dental ", "code": "HD", "email": "ap@harbor.test",
-                          "active": False, "city": "Boston"})
+    response = post(
+        api,
+        {
+            "name": " Harbor Dental ",
+            "code": "HD",
+            "email": "ap@harbor.test",
+            "active": False,
+            "city": "Boston",
+        },
+    )
     assert response.status_code == 201, response.content
     body = response.json()
     assert set(body) == {
-        "id", "name", "code", "active", "email", "phone", "website", "address_line1",
-        "address_line2", "city", "region", "postal_code", "country", "notes",
-        "created_at", "updated_at"}
+        "id",
+        "name",
+        "code",
+        "active",
+        "email",
+        "phone",
+        "website",
+        "address_line1",
+        "address_line2",
+        "city",
+        "region",
+        "postal_code",
+        "country",
+        "notes",
+        "created_at",
+        "updated_at",
+    }
     assert body["name"] == "Harbor Dental"
     assert body["active"] is False
     account = Account.objects.get(pk=body["id"])
@@ -56,7 +78,11 @@ def test_get_one(api, company):
     account = make_account(company, "Harbor Dental", code="HD")
     body = api.get(f"{URL}/{account.pk}").json()
     assert (body["id"], body["name"], body["code"], body["active"]) == (
-        account.pk, "Harbor Dental", "HD", True)
+        account.pk,
+        "Harbor Dental",
+        "HD",
+        True,
+    )
 
 
 def test_list_filters_and_pagination(api, company, other_company):
@@ -82,13 +108,16 @@ def test_page_past_the_end_is_clamped(api, company):
     assert body["page"] == 1 and body["items"][0]["code"] == "ONLY"
 
 
-@pytest.mark.parametrize("params,field", [
-    ({"active": "maybe"}, "active"),
-    ({"page": "abc"}, "page"),
-    ({"page": 0}, "page"),
-    ({"page_size": 100000}, "page_size"),
-    ({"name": "x" * 5000}, "name"),
-])
+@pytest.mark.parametrize(
+    "params,field",
+    [
+        ({"active": "maybe"}, "active"),
+        ({"page": "abc"}, "page"),
+        ({"page": 0}, "page"),
+        ({"page_size": 100000}, "page_size"),
+        ({"name": "x" * 5000}, "name"),
+    ],
+)
 def test_bad_list_parameters_are_422(api, company, params, field):
     response = api.get(URL, params)
     assert response.status_code == 422
@@ -102,37 +131,47 @@ def test_patch_changes_only_sent_fields(api, company):
     assert response.json()["active"] is False
     account.refresh_from_db()
     assert (account.name, account.is_active, account.city, account.code) == (
-        "Harbor", False, "Boston", "HD")
+        "Harbor",
+        False,
+        "Boston",
+        "HD",
+    )
 
 
 def test_other_company_account_is_404(api, other_company):
     theirs = make_account(other_company, "Theirs", code="T")
-    for response in (api.get(f"{URL}/{theirs.pk}"),
-                     patch(api, f"{URL}/{theirs.pk}", {"name": "Mine now"}),
-                     api.get(f"{URL}/999999"), api.get(f"{URL}/{2**70}")):
+    for response in (
+        api.get(f"{URL}/{theirs.pk}"),
+        patch(api, f"{URL}/{theirs.pk}", {"name": "Mine now"}),
+        api.get(f"{URL}/999999"),
+        api.get(f"{URL}/{2**70}"),
+    ):
         assert response.status_code == 404
         assert response.json() == {"detail": "Not found."}
     theirs.refresh_from_db()
     assert theirs.name == "Theirs"
 
 
-@pytest.mark.parametrize("body,field", [
-    ({"name": "", "code": "A"}, "name"),
-    ({"name": "   ", "code": "A"}, "name"),
-    ({"name": "A", "code": "has space"}, "code"),
-    ({"name": "A", "code": "-lead"}, "code"),
-    ({"name": "A", "code": "A", "email": "nope"}, "email"),
-    ({"name": "A", "code": "A", "website": "not a url"}, "website"),
-    ({"name": "x" * 100_000, "code": "A"}, "name"),
-    ({"name": "A", "code": "C" * 41}, "code"),
-    ({"name": "A", "code": "A", "notes": "n" * 20_000}, "notes"),
-    ({"name": 123, "code": "A"}, "name"),
-    ({"name": "A", "code": ["A"]}, "code"),
-    ({"name": "A", "code": "A", "active": "maybe"}, "active"),
-    ({"name": "A", "code": "A", "phone": None}, "phone"),
-    ({"name": "A\u0000", "code": "A"}, "name"),
-    ({"code": "A"}, "name"),
-])
+@pytest.mark.parametrize(
+    "body,field",
+    [
+        ({"name": "", "code": "A"}, "name"),
+        ({"name": "   ", "code": "A"}, "name"),
+        ({"name": "A", "code": "has space"}, "code"),
+        ({"name": "A", "code": "-lead"}, "code"),
+        ({"name": "A", "code": "A", "email": "nope"}, "email"),
+        ({"name": "A", "code": "A", "website": "not a url"}, "website"),
+        ({"name": "x" * 100_000, "code": "A"}, "name"),
+        ({"name": "A", "code": "C" * 41}, "code"),
+        ({"name": "A", "code": "A", "notes": "n" * 20_000}, "notes"),
+        ({"name": 123, "code": "A"}, "name"),
+        ({"name": "A", "code": ["A"]}, "code"),
+        ({"name": "A", "code": "A", "active": "maybe"}, "active"),
+        ({"name": "A", "code": "A", "phone": None}, "phone"),
+        ({"name": "A\u0000", "code": "A"}, "name"),
+        ({"code": "A"}, "name"),
+    ],
+)
 def test_invalid_create_is_422_naming_the_field(api, company, body, field):
     response = post(api, body)
     assert response.status_code == 422, response.content
@@ -155,13 +194,16 @@ def test_missing_or_malformed_body_is_4xx(api, company, raw):
     assert "detail" in response.json()
 
 
-@pytest.mark.parametrize("body,field", [
-    ({"name": None}, "name"),
-    ({"code": None}, "code"),
-    ({"active": None}, "active"),
-    ({"email": "bad"}, "email"),
-    ({"code": "OTHER"}, "code"),
-])
+@pytest.mark.parametrize(
+    "body,field",
+    [
+        ({"name": None}, "name"),
+        ({"code": None}, "code"),
+        ({"active": None}, "active"),
+        ({"email": "bad"}, "email"),
+        ({"code": "OTHER"}, "code"),
+    ],
+)
 def test_invalid_patch_is_422_and_changes_nothing(api, company, body, field):
     make_account(company, "Other", code="OTHER")
     account = make_account(company, "Harbor", code="HD")
@@ -208,31 +250,45 @@ def test_session_auth_needs_csrf_for_writes(client, admin_user, company):
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
-    lambda children: st.lists(children, max_size=3)
-    | st.dictionaries(st.text(max_size=5), children, max_size=3),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3)
+    ),
     max_leaves=5,
 )
 account_fields = st.sampled_from(
-    ["name", "code", "active", "email", "website", "phone", "notes", "id", "company"])
+    ["name", "code", "active", "email", "website", "phone", "notes", "id", "company"]
+)
 
 
-@settings(max_examples=80, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(body=st.dictionaries(account_fields, json_values | st.text(max_size=300)))
 def test_any_json_body_gets_201_or_422_never_500(api, company, body):
     response = post(api, body)
     assert response.status_code in (201, 422), (body, response.content)
     if response.status_code == 422:
         assert response.json()["errors"]
-    account = (Account.objects.filter(company=company, code="TARGET").first()
-               or make_account(company, "Target", code="TARGET"))
+    account = Account.objects.filter(company=company, code="TARGET").first() or make_account(
+        company, "Target", code="TARGET"
+    )
     response = patch(api, f"{URL}/{account.pk}", body)
     assert response.status_code in (200, 422), (body, response.content)
 
 
-@pytest.mark.parametrize("path", [
-    f"{URL}/abc", f"{URL}/-1", f"{URL}/0", f"{URL}/1.5", f"{URL}/{'9' * 400}",
-    f"{URL}?page={'9' * 30}", f"{URL}?page_size=abc", f"{URL}?active=", f"{URL}?name=%00",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"{URL}/abc",
+        f"{URL}/-1",
+        f"{URL}/0",
+        f"{URL}/1.5",
+        f"{URL}/{'9' * 400}",
+        f"{URL}?page={'9' * 30}",
+        f"{URL}?page_size=abc",
+        f"{URL}?active=",
+        f"{URL}?name=%00",
+    ],
+)
 def test_odd_urls_are_never_500(api, company, path):
     assert api.get(path).status_code in (200, 404, 422)

@@ -14,9 +14,21 @@ def detail(account):
 
 
 def valid_form(**overrides):
-    data = {"name": "Harbor Dental", "code": "HD", "is_active": "on", "email": "",
-            "phone": "", "website": "", "address_line1": "", "address_line2": "",
-            "city": "", "region": "", "postal_code": "", "country": "", "notes": ""}
+    data = {
+        "name": "Harbor Dental",
+        "code": "HD",
+        "is_active": "on",
+        "email": "",
+        "phone": "",
+        "website": "",
+        "address_line1": "",
+        "address_line2": "",
+        "city": "",
+        "region": "",
+        "postal_code": "",
+        "country": "",
+        "notes": "",
+    }
     data.update(overrides)
     return data
 
@@ -97,8 +109,7 @@ def test_create_with_duplicate_code_shows_error_next_to_field(admin_client, comp
     code_input = re.search(r'<input[^>]*name="code"[^>]*>', page).group(0)
     assert 'aria-invalid="true"' in code_input
     assert "id_code_error" in code_input
-    assert re.search(r'id="id_code_error"><li>An account with this code already exists.',
-                     page)
+    assert re.search(r'id="id_code_error"><li>An account with this code already exists.', page)
     assert Account.objects.filter(company=company).count() == 1
 
 
@@ -113,12 +124,16 @@ def test_create_with_invalid_fields_saves_nothing(admin_client, company):
 
 def test_edit_account(admin_client, company):
     account = make_account(company, "Harbor", code="HD")
-    response = admin_client.post(detail(account), valid_form(name="Harbor Dental Group",
-                                                             city="Boston", is_active=""))
+    response = admin_client.post(
+        detail(account), valid_form(name="Harbor Dental Group", city="Boston", is_active="")
+    )
     assert response.status_code == 302
     account.refresh_from_db()
     assert (account.name, account.city, account.is_active) == (
-        "Harbor Dental Group", "Boston", False)
+        "Harbor Dental Group",
+        "Boston",
+        False,
+    )
 
 
 def test_edit_with_error_keeps_stored_values(admin_client, company):
@@ -148,7 +163,10 @@ def test_icb_tab_has_the_mapping_section_and_opens_with_tab_param(admin_client, 
     page = admin_client.get(detail(account), {"tab": "icb"}).content.decode()
     section = re.search(
         r'<section id="itc-integrations-mapping"[^>]*aria-labelledby="([^"]+)"[^>]*>'
-        r"(.*?)</section>", page, re.S)
+        r"(.*?)</section>",
+        page,
+        re.S,
+    )
     assert section
     assert f'<h2 id="{section.group(1)}">ITC Integrations Mapping</h2>' in section.group(2)
     assert "Connect the hub to map this account to organizations." in section.group(2)
@@ -196,7 +214,8 @@ def test_other_company_account_is_404(admin_client, other_company):
 
 
 def test_list_page_query_count_does_not_grow_with_accounts(
-        admin_client, company, django_assert_max_num_queries):
+    admin_client, company, django_assert_max_num_queries
+):
     accounts = Account.objects.bulk_create(
         [Account(company=company, name=f"Account {i:03}", code=f"A{i:03}") for i in range(60)]
     )

@@ -21,12 +21,17 @@ def names(qs):
 
 def test_lists_only_own_company_in_name_order(company, accounts):
     assert names(account_list(company=company)) == [
-        "Blue Harbor Marine", "Harbor Dental Group", "Summit Law"]
+        "Blue Harbor Marine",
+        "Harbor Dental Group",
+        "Summit Law",
+    ]
 
 
 def test_name_filter_is_case_insensitive_contains(company, accounts):
     assert names(account_list(company=company, name="hARbor")) == [
-        "Blue Harbor Marine", "Harbor Dental Group"]
+        "Blue Harbor Marine",
+        "Harbor Dental Group",
+    ]
 
 
 def test_code_filter_is_case_insensitive_contains(company, accounts):
@@ -37,12 +42,15 @@ def test_code_filter_is_case_insensitive_contains(company, accounts):
 def test_active_filter(company, accounts):
     assert names(account_list(company=company, active=False)) == ["Summit Law"]
     assert names(account_list(company=company, active=True)) == [
-        "Blue Harbor Marine", "Harbor Dental Group"]
+        "Blue Harbor Marine",
+        "Harbor Dental Group",
+    ]
 
 
 def test_filters_combine(company, accounts):
     assert names(account_list(company=company, name="harbor", code="bhm", active=True)) == [
-        "Blue Harbor Marine"]
+        "Blue Harbor Marine"
+    ]
     assert names(account_list(company=company, name="harbor", active=False)) == []
 
 
@@ -64,4 +72,6 @@ def test_account_contracts(company, accounts):
     make_contract(accounts["harbor"], "Alpha Managed")
     make_contract(accounts["blue"], "Not this one")
     assert [c.name for c in account_contracts(account=accounts["harbor"])] == [
-        "Alpha Managed", "Zeta Backup"]
+        "Alpha Managed",
+        "Zeta Backup",
+    ]

@@ -7,8 +7,9 @@ from tests.factories import make_account
 
 
 def test_create_trims_name_and_code(company, admin_user):
-    account = account_create(company=company, actor=admin_user, name="  Harbor Dental  ",
-                             code="  HD-1 ")
+    account = account_create(
+        company=company, actor=admin_user, name="  Harbor Dental  ", code="  HD-1 "
+    )
     account.refresh_from_db()
     assert account.name == "Harbor Dental"
     assert account.code == "HD-1"
@@ -47,8 +48,9 @@ def test_empty_name_and_bad_code_are_reported_together(company, admin_user):
 
 def test_invalid_email_and_too_long_fields(company, admin_user):
     with pytest.raises(InvalidInput) as exc:
-        account_create(company=company, actor=admin_user, name="x" * 201, code="OK",
-                       email="not-an-email")
+        account_create(
+            company=company, actor=admin_user, name="x" * 201, code="OK", email="not-an-email"
+        )
     assert set(exc.value.errors) == {"name", "email"}
 
 
@@ -66,11 +68,19 @@ def test_unknown_field_is_refused(company, admin_user):
 
 def test_update_changes_and_trims(company, admin_user):
     account = make_account(company, "Harbor Dental", code="HD")
-    account_update(account=account, actor=admin_user, name=" Harbor Dental Group ",
-                   is_active=False, city="Boston")
+    account_update(
+        account=account,
+        actor=admin_user,
+        name=" Harbor Dental Group ",
+        is_active=False,
+        city="Boston",
+    )
     account.refresh_from_db()
     assert (account.name, account.is_active, account.city) == (
-        "Harbor Dental Group", False, "Boston")
+        "Harbor Dental Group",
+        False,
+        "Boston",
+    )
 
 
 def test_update_keeping_own_code_is_allowed(company, admin_user):

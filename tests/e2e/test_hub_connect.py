@@ -14,8 +14,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture(scope="session")
 def e2e_sandbox(live_server):
-    handle = start_sandbox(redirect_uri=f"{live_server.url}/admin/integrations/hub/callback/",
-                           organizations=12)
+    handle = start_sandbox(
+        redirect_uri=f"{live_server.url}/admin/integrations/hub/callback/", organizations=12
+    )
     yield handle
     handle.stop()
 

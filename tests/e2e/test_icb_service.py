@@ -24,8 +24,10 @@ from tests.hub.conftest import hub, sandbox  # noqa: F401  (fixtures)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-NOT_MAPPED = ("Module organization is not mapped to an account. Please complete ITC Mapping "
-              "found in CRM Account, in order to utilize automated ITC billing.")
+NOT_MAPPED = (
+    "Module organization is not mapped to an account. Please complete ITC Mapping "
+    "found in CRM Account, in order to utilize automated ITC billing."
+)
 
 
 def _connect(company, sandbox):  # noqa: F811
@@ -33,10 +35,12 @@ def _connect(company, sandbox):  # noqa: F811
     the product stores it, then the directory read as after a real connect."""
     tokens = sandbox.obtain_tokens()
     HubConnection.objects.create(
-        company=company, access_token_encrypted=encrypt(tokens["access_token"]),
+        company=company,
+        access_token_encrypted=encrypt(tokens["access_token"]),
         refresh_token_encrypted=encrypt(tokens["refresh_token"]),
         access_token_expires_at=timezone.now() + timedelta(seconds=tokens["expires_in"]),
-        scope=tokens.get("scope", ""))
+        scope=tokens.get("scope", ""),
+    )
     hub_services.refresh_directory(company=company)
 
 
@@ -67,7 +71,8 @@ def test_add_an_icb_service_map_sync_and_stop(page, live_server, hub):  # noqa: 
     link = tooltip.get_by_role("link", name="Open the Integration Mapping")
     expect(link).to_be_visible()
     expect(link).to_have_attribute(
-        "href", f"/admin/crm/accounts/{account.pk}/?tab=icb#itc-integrations-mapping")
+        "href", f"/admin/crm/accounts/{account.pk}/?tab=icb#itc-integrations-mapping"
+    )
     dialog.get_by_role("button", name="Save").click()
     expect(page.get_by_text("Service “Managed Workstations” was added.")).to_be_visible()
 

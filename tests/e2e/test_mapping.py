@@ -24,9 +24,15 @@ LEAVING_WARNS = """() => {
 def setup_company():
     company = make_company("Acme MSP")
     admin = make_user(company, "admin@acme.test")
-    modules = {code: make_module(company, code, name) for code, name in [
-        ("rmm", "RMM"), ("backup", "Backup"), ("docs", "Documentation"),
-        ("phish", "Phishing Training")]}
+    modules = {
+        code: make_module(company, code, name)
+        for code, name in [
+            ("rmm", "RMM"),
+            ("backup", "Backup"),
+            ("docs", "Documentation"),
+            ("phish", "Phishing Training"),
+        ]
+    }
     rmm = modules["rmm"]
     make_org(rmm, "R-100", "Harbor Dental")
     make_org(rmm, "R-101", "Harbor Dental East", parent="R-100")
@@ -34,8 +40,7 @@ def setup_company():
     make_org(rmm, "R-200", "Cedar Law")
     harbor = make_account(company, "Harbor Dental Group", "HDG")
     cedar = make_account(company, "Cedar Law Partners", "CLP")
-    apply_changes(company=company, user=admin,
-                  changes=[CellChange(cedar.pk, "rmm", add=["R-102"])])
+    apply_changes(company=company, user=admin, changes=[CellChange(cedar.pk, "rmm", add=["R-102"])])
     connect_directly(company)
     return company, harbor
 
@@ -44,11 +49,13 @@ def test_map_a_parent_and_a_child_choose_columns_and_save(page, live_server):
     company, harbor = setup_company()
     login(page, live_server, "admin@acme.test", PASSWORD)
     page.get_by_role("navigation", name="Main menu").get_by_role(
-        "link", name="Integration Hub Settings").click()
+        "link", name="Integration Hub Settings"
+    ).click()
     expect(page.get_by_role("heading", name="Organization Mapping")).to_be_visible()
     grid = page.locator("table.mapping-grid")
     expect(grid.get_by_role("columnheader")).to_have_text(
-        ["Account", "Backup", "Documentation", "Phishing Training"])
+        ["Account", "Backup", "Documentation", "Phishing Training"]
+    )
 
     # the column chooser: a fourth column is refused; swap one and apply
     page.get_by_role("button", name="Choose columns").click()
@@ -60,7 +67,8 @@ def test_map_a_parent_and_a_child_choose_columns_and_save(page, live_server):
     dialog.get_by_label("RMM").check()
     dialog.get_by_role("button", name="Apply").click()
     expect(grid.get_by_role("columnheader")).to_have_text(
-        ["Account", "Backup", "Documentation", "RMM"])
+        ["Account", "Backup", "Documentation", "RMM"]
+    )
 
     # pick a parent with the mouse and its child with the keyboard
     page.get_by_role("button", name="Not mapped: RMM for Harbor Dental Group").click()
@@ -86,8 +94,9 @@ def test_map_a_parent_and_a_child_choose_columns_and_save(page, live_server):
     page.get_by_role("button", name="Save", exact=True).click()
     saved = page.get_by_role("status").filter(has_text="Organization mapping saved.")
     expect(saved).to_be_visible()
-    assert sorted(Mapping.objects.filter(account=harbor).values_list(
-        "organization__external_id", flat=True)) == ["R-100", "R-101"]
+    assert sorted(
+        Mapping.objects.filter(account=harbor).values_list("organization__external_id", flat=True)
+    ) == ["R-100", "R-101"]
     assert MappingChange.objects.filter(account=harbor, action="added").count() == 2
     assert not page.evaluate(LEAVING_WARNS)
 
@@ -96,21 +105,22 @@ def test_map_a_parent_and_a_child_choose_columns_and_save(page, live_server):
     section = page.locator("#itc-integrations-mapping")
     expect(section.get_by_role("heading", name="ITC Integrations Mapping")).to_be_visible()
     expect(section.locator('[data-module="rmm"] .chip-name')).to_have_text(
-        ["Harbor Dental", "Harbor Dental East"])
+        ["Harbor Dental", "Harbor Dental East"]
+    )
     expect(section.locator("[data-cell]")).to_have_count(4)
 
     # ...and edits there: remove the child, save
     section.get_by_role("button", name="Remove Harbor Dental East (R-101)").click()
     section.get_by_role("button", name="Save mapping").click()
     expect(section.get_by_text("Organization mapping saved.")).to_be_visible()
-    assert list(Mapping.objects.filter(account=harbor).values_list(
-        "organization__external_id", flat=True)) == ["R-100"]
+    assert list(
+        Mapping.objects.filter(account=harbor).values_list("organization__external_id", flat=True)
+    ) == ["R-100"]
 
 
 def test_a_view_only_user_sees_no_save(page, live_server):
     company, harbor = setup_company()
-    role = make_role(company, "Mapping viewer", hub_settings=Level.VIEW,
-                     crm_accounts=Level.VIEW)
+    role = make_role(company, "Mapping viewer", hub_settings=Level.VIEW, crm_accounts=Level.VIEW)
     make_user(company, "viewer@acme.test", role=role)
     login(page, live_server, "viewer@acme.test", PASSWORD)
     page.goto(f"{live_server.url}{PAGE}")
@@ -121,8 +131,7 @@ def test_a_view_only_user_sees_no_save(page, live_server):
     expect(page.get_by_text("Not mapped").first).to_be_visible()
 
 
-def test_a_conflicting_save_is_refused_naming_the_account_and_keeps_the_changes(page,
-                                                                               live_server):
+def test_a_conflicting_save_is_refused_naming_the_account_and_keeps_the_changes(page, live_server):
     company, harbor = setup_company()
     admin = company.users.get(email="admin@acme.test")
     login(page, live_server, "admin@acme.test", PASSWORD)
@@ -134,7 +143,8 @@ def test_a_conflicting_save_is_refused_naming_the_account_and_keeps_the_changes(
     dialog.get_by_label("RMM").check()
     dialog.get_by_role("button", name="Apply").click()
     expect(page.locator("table.mapping-grid").get_by_role("columnheader")).to_have_text(
-        ["Account", "RMM"])
+        ["Account", "RMM"]
+    )
 
     page.get_by_role("button", name="Not mapped: RMM for Harbor Dental Group").click()
     search = page.get_by_label("Search RMM organizations for Harbor Dental Group")
@@ -145,8 +155,7 @@ def test_a_conflicting_save_is_refused_naming_the_account_and_keeps_the_changes(
     search.press("Escape")
     # Meanwhile someone else maps it to another account.
     other = make_account(company, "Other Client", "OTH")
-    apply_changes(company=company, user=admin,
-                  changes=[CellChange(other.pk, "rmm", add=["R-200"])])
+    apply_changes(company=company, user=admin, changes=[CellChange(other.pk, "rmm", add=["R-200"])])
     page.get_by_role("button", name="Save", exact=True).click()
     expect(page.get_by_role("alert").filter(has_text="Other Client")).to_be_visible()
     cell = page.locator(f'[data-cell][data-account-id="{harbor.pk}"][data-module="rmm"]')

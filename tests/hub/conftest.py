@@ -32,8 +32,9 @@ def hub(settings, sandbox):
     sandbox.clear_faults()
 
 
-def sign_in_at_hub(authorize_url: str, *, allow: bool = True, username="demo",
-                   password="demo") -> dict:
+def sign_in_at_hub(
+    authorize_url: str, *, allow: bool = True, username="demo", password="demo"
+) -> dict:
     """Do what a person does on the hub's pages; return the callback's query parameters."""
     with httpx.Client(follow_redirects=False, timeout=5) as browser:
         page = browser.get(authorize_url)
@@ -43,8 +44,10 @@ def sign_in_at_hub(authorize_url: str, *, allow: bool = True, username="demo",
             page = browser.get(authorize_url)
         csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
         assert csrf, page.text[:500]
-        answer = browser.post(authorize_url, data={
-            "decision": "allow" if allow else "deny", "csrf_token": csrf.group(1)})
+        answer = browser.post(
+            authorize_url,
+            data={"decision": "allow" if allow else "deny", "csrf_token": csrf.group(1)},
+        )
         assert answer.status_code in (302, 303), answer.text[:300]
         location = answer.headers["location"]
         assert location.startswith(CALLBACK)

@@ -18,8 +18,9 @@ def _messages(response) -> list[str]:
     return [str(m) for m in get_messages(response.wsgi_request)]
 
 
-def test_connect_stores_encrypted_tokens_and_reads_directory(hub, admin_client, company,
-                                                            admin_user):
+def test_connect_stores_encrypted_tokens_and_reads_directory(
+    hub, admin_client, company, admin_user
+):
     start = admin_client.post("/admin/integrations/hub/connect/")
     url = start["Location"]
     assert url.startswith(hub.url + "/oauth/authorize")
@@ -122,8 +123,10 @@ def test_revoked_refresh_token_reports_reconnect(hub, admin_client, company):
     client.revoke_token(decrypt(connection.refresh_token_encrypted), "refresh_token")
     with pytest.raises(services.HubUnauthorized):
         services.access_token(company, force_refresh=True)
-    assert "reconnect" in HubConnection.objects.get(company=company).last_error.lower() or \
-        "refused" in HubConnection.objects.get(company=company).last_error.lower()
+    assert (
+        "reconnect" in HubConnection.objects.get(company=company).last_error.lower()
+        or "refused" in HubConnection.objects.get(company=company).last_error.lower()
+    )
 
 
 def test_only_administrators_may_use_the_hub_page(hub, company):

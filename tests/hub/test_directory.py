@@ -69,17 +69,23 @@ def test_modules_and_organization_search_api(connected, company, admin_client):
     assert {"rmm", "backup"} <= codes
     rmm = next(m for m in modules if m["code"] == "rmm")
     assert {"code": "workstations"}.items() <= next(
-        b for b in rmm["billing_types"] if b["code"] == "workstations").items()
+        b for b in rmm["billing_types"] if b["code"] == "workstations"
+    ).items()
     first = admin_client.get("/api/v1/modules/rmm/organizations?limit=10").json()
     assert len(first["items"]) == 10 and first["next_cursor"]
     second = admin_client.get(
-        f"/api/v1/modules/rmm/organizations?limit=10&cursor={first['next_cursor']}").json()
+        f"/api/v1/modules/rmm/organizations?limit=10&cursor={first['next_cursor']}"
+    ).json()
     assert not {o["id"] for o in first["items"]} & {o["id"] for o in second["items"]}
     name = first["items"][0]["name"]
     found = admin_client.get(f"/api/v1/modules/rmm/organizations?search={name[:6]}").json()
     assert any(o["name"] == name for o in found["items"])
-    parent = Organization.objects.filter(module__code="rmm", company=company).exclude(
-        parent_external_id="").first().parent_external_id
+    parent = (
+        Organization.objects.filter(module__code="rmm", company=company)
+        .exclude(parent_external_id="")
+        .first()
+        .parent_external_id
+    )
     kids = admin_client.get(f"/api/v1/modules/rmm/organizations?parent={parent}").json()
     assert kids["items"] and all(o["parent_id"] == parent for o in kids["items"])
     assert admin_client.get("/api/v1/modules/nope/organizations").status_code == 404

@@ -15,23 +15,36 @@ def make_module(company, code, name):
 
 
 def make_org(module, ext_id, name, parent="", **fields):
-    return Organization.objects.create(company=module.company, module=module,
-                                       external_id=ext_id, name=name,
-                                       parent_external_id=parent, **fields)
+    return Organization.objects.create(
+        company=module.company,
+        module=module,
+        external_id=ext_id,
+        name=name,
+        parent_external_id=parent,
+        **fields,
+    )
 
 
 def connect_directly(company):
-    return HubConnection.objects.create(company=company,
-                                        access_token_encrypted=encrypt("dummy-access"),
-                                        refresh_token_encrypted=encrypt("dummy-refresh"))
+    return HubConnection.objects.create(
+        company=company,
+        access_token_encrypted=encrypt("dummy-access"),
+        refresh_token_encrypted=encrypt("dummy-refresh"),
+    )
 
 
 @pytest.fixture
 def modules(company):
     """Backup, Documentation, Phishing, RMM (name order) — four, so a fourth column exists."""
-    return {code: make_module(company, code, name) for code, name in [
-        ("rmm", "RMM"), ("backup", "Backup"), ("docs", "Documentation"),
-        ("phish", "Phishing Training")]}
+    return {
+        code: make_module(company, code, name)
+        for code, name in [
+            ("rmm", "RMM"),
+            ("backup", "Backup"),
+            ("docs", "Documentation"),
+            ("phish", "Phishing Training"),
+        ]
+    }
 
 
 @pytest.fixture
@@ -65,15 +78,13 @@ def connected(company):
 
 @pytest.fixture
 def viewer(company):
-    role = make_role(company, "Mapping viewer", hub_settings=Level.VIEW,
-                     crm_accounts=Level.VIEW)
+    role = make_role(company, "Mapping viewer", hub_settings=Level.VIEW, crm_accounts=Level.VIEW)
     return make_user(company, "viewer@acme.test", role=role)
 
 
 @pytest.fixture
 def editor(company):
-    role = make_role(company, "Mapping editor", hub_settings=Level.MODIFY,
-                     crm_accounts=Level.VIEW)
+    role = make_role(company, "Mapping editor", hub_settings=Level.MODIFY, crm_accounts=Level.VIEW)
     return make_user(company, "editor@acme.test", role=role)
 
 

@@ -23,16 +23,27 @@ def account_url(account):
 
 def test_save_changes_and_read_them_back(api, orgs, accounts):
     harbor = accounts["harbor"]
-    answer = post(api, CHANGES, {"changes": [
-        {"account_id": harbor.pk, "module": "rmm", "add": ["R-100", "R-101"]}]})
+    answer = post(
+        api,
+        CHANGES,
+        {"changes": [{"account_id": harbor.pk, "module": "rmm", "add": ["R-100", "R-101"]}]},
+    )
     assert answer.status_code == 200, answer.content
     item = answer.json()["items"][0]
-    assert item["account"] == {"id": harbor.pk, "name": "Harbor Dental Group", "code": "HDG",
-                               "active": True}
+    assert item["account"] == {
+        "id": harbor.pk,
+        "name": "Harbor Dental Group",
+        "code": "HDG",
+        "active": True,
+    }
     assert [o["id"] for o in item["mappings"]["rmm"]] == ["R-100", "R-101"]
-    assert item["mappings"]["rmm"][1] == {"id": "R-101", "name": "Harbor Dental East",
-                                          "parent_id": "R-100", "removed": False,
-                                          "status": "active"}
+    assert item["mappings"]["rmm"][1] == {
+        "id": "R-101",
+        "name": "Harbor Dental East",
+        "parent_id": "R-100",
+        "removed": False,
+        "status": "active",
+    }
     mine = api.get(account_url(harbor)).json()
     assert set(mine) == {"rmm", "backup", "docs", "phish"} and mine["backup"] == []
     assert [o["id"] for o in mine["rmm"]] == ["R-100", "R-101"]
@@ -47,13 +58,16 @@ def test_put_account_mappings_replaces_the_modules_named(api, orgs, accounts):
     assert [o["id"] for o in answer.json()["backup"]] == ["B-1"]
 
 
-@pytest.mark.parametrize("body,status,field", [
-    ({"nope": ["R-100"]}, 422, "nope"),
-    ({"rmm": ["X-9"]}, 422, "rmm"),
-    ({"backup": ["R-100"]}, 422, "backup"),
-    ({"rmm": "R-100"}, 422, "rmm"),
-    ({"rmm": ["R-300"]}, 422, "rmm"),
-])
+@pytest.mark.parametrize(
+    "body,status,field",
+    [
+        ({"nope": ["R-100"]}, 422, "nope"),
+        ({"rmm": ["X-9"]}, 422, "rmm"),
+        ({"backup": ["R-100"]}, 422, "backup"),
+        ({"rmm": "R-100"}, 422, "rmm"),
+        ({"rmm": ["R-300"]}, 422, "rmm"),
+    ],
+)
 def test_put_account_mappings_bad_input(api, orgs, accounts, body, status, field):
     answer = put(api, account_url(accounts["harbor"]), body)
     assert answer.status_code == status, answer.content
@@ -65,16 +79,28 @@ def test_unknown_or_foreign_account_is_404(api, orgs, accounts):
     rival = make_account(make_company("Rival MSP"), "Rival Client", "RC")
     for account_id in (rival.pk, 999999):
         assert api.get(f"/api/v1/accounts/{account_id}/mappings").status_code == 404
-        assert put(api, f"/api/v1/accounts/{account_id}/mappings",
-                   {"rmm": ["R-100"]}).status_code == 404
+        assert (
+            put(api, f"/api/v1/accounts/{account_id}/mappings", {"rmm": ["R-100"]}).status_code
+            == 404
+        )
 
 
 def test_the_same_organization_for_another_account_is_409_naming_it(api, orgs, accounts):
-    post(api, CHANGES, {"changes": [
-        {"account_id": accounts["harbor"].pk, "module": "rmm", "add": ["R-100"]}]})
-    answer = post(api, CHANGES, {"changes": [
-        {"account_id": accounts["cedar"].pk, "module": "rmm", "add": ["R-200"]},
-        {"account_id": accounts["old"].pk, "module": "rmm", "add": ["R-100"]}]})
+    post(
+        api,
+        CHANGES,
+        {"changes": [{"account_id": accounts["harbor"].pk, "module": "rmm", "add": ["R-100"]}]},
+    )
+    answer = post(
+        api,
+        CHANGES,
+        {
+            "changes": [
+                {"account_id": accounts["cedar"].pk, "module": "rmm", "add": ["R-200"]},
+                {"account_id": accounts["old"].pk, "module": "rmm", "add": ["R-100"]},
+            ]
+        },
+    )
     assert answer.status_code == 409
     assert "Harbor Dental Group" in answer.json()["detail"]
     assert "changes.1.add" in answer.json()["errors"]
@@ -82,24 +108,38 @@ def test_the_same_organization_for_another_account_is_409_naming_it(api, orgs, a
 
 
 def test_two_accounts_for_one_organization_in_one_request_is_422(api, orgs, accounts):
-    answer = post(api, CHANGES, {"changes": [
-        {"account_id": accounts["harbor"].pk, "module": "rmm", "add": ["R-200"]},
-        {"account_id": accounts["cedar"].pk, "module": "rmm", "add": ["R-200"]}]})
+    answer = post(
+        api,
+        CHANGES,
+        {
+            "changes": [
+                {"account_id": accounts["harbor"].pk, "module": "rmm", "add": ["R-200"]},
+                {"account_id": accounts["cedar"].pk, "module": "rmm", "add": ["R-200"]},
+            ]
+        },
+    )
     assert answer.status_code == 422 and "changes.1.add" in answer.json()["errors"]
     assert Mapping.objects.count() == 0
 
 
-@pytest.mark.parametrize("body,field", [
-    ({}, "changes"),
-    ({"changes": "x"}, "changes"),
-    ({"changes": [{"module": "rmm"}]}, "changes.0.account_id"),
-    ({"changes": [{"account_id": "abc", "module": "rmm"}]}, "changes.0.account_id"),
-    ({"changes": [{"account_id": 1, "module": "rmm", "add": [1]}]}, "changes.0.add.0"),
-    ({"changes": [{"account_id": 999999, "module": "rmm", "add": ["R-100"]}]},
-     "changes.0.account_id"),
-    ({"changes": [{"account_id": "ACC", "module": "nope", "add": ["R-100"]}]},
-     "changes.0.module"),
-])
+@pytest.mark.parametrize(
+    "body,field",
+    [
+        ({}, "changes"),
+        ({"changes": "x"}, "changes"),
+        ({"changes": [{"module": "rmm"}]}, "changes.0.account_id"),
+        ({"changes": [{"account_id": "abc", "module": "rmm"}]}, "changes.0.account_id"),
+        ({"changes": [{"account_id": 1, "module": "rmm", "add": [1]}]}, "changes.0.add.0"),
+        (
+            {"changes": [{"account_id": 999999, "module": "rmm", "add": ["R-100"]}]},
+            "changes.0.account_id",
+        ),
+        (
+            {"changes": [{"account_id": "ACC", "module": "nope", "add": ["R-100"]}]},
+            "changes.0.module",
+        ),
+    ],
+)
 def test_malformed_change_bodies_are_422_naming_the_field(api, orgs, accounts, body, field):
     for change in body.get("changes", []) if isinstance(body.get("changes"), list) else []:
         if change.get("account_id") == "ACC":
@@ -116,21 +156,34 @@ def test_not_json_is_a_4xx_not_a_500(api, orgs):
 
 
 def test_grid_filters_paginates_and_limits_columns(api, company, orgs, accounts):
-    post(api, CHANGES, {"changes": [
-        {"account_id": accounts["harbor"].pk, "module": "rmm", "add": ["R-100"]}]})
+    post(
+        api,
+        CHANGES,
+        {"changes": [{"account_id": accounts["harbor"].pk, "module": "rmm", "add": ["R-100"]}]},
+    )
     grid = api.get(GRID, {"modules": "rmm,backup"}).json()
     assert grid["modules"] == ["rmm", "backup"]
     assert [i["account"]["code"] for i in grid["items"]] == ["CLP", "HDG", "OLD"]
     assert grid["items"][1]["mappings"] == {
-        "rmm": [{"id": "R-100", "name": "Harbor Dental", "parent_id": None, "removed": False,
-                 "status": "active"}], "backup": []}
+        "rmm": [
+            {
+                "id": "R-100",
+                "name": "Harbor Dental",
+                "parent_id": None,
+                "removed": False,
+                "status": "active",
+            }
+        ],
+        "backup": [],
+    }
     assert (grid["count"], grid["page"], grid["pages"], grid["page_size"]) == (3, 1, 1, 50)
-    assert [i["account"]["code"] for i in api.get(GRID, {"name": "harbor"}).json()["items"]] \
-        == ["HDG"]
-    assert [i["account"]["code"] for i in api.get(GRID, {"code": "cl"}).json()["items"]] \
-        == ["CLP"]
-    assert [i["account"]["code"] for i in api.get(GRID, {"active": "false"}).json()["items"]] \
-        == ["OLD"]
+    assert [i["account"]["code"] for i in api.get(GRID, {"name": "harbor"}).json()["items"]] == [
+        "HDG"
+    ]
+    assert [i["account"]["code"] for i in api.get(GRID, {"code": "cl"}).json()["items"]] == ["CLP"]
+    assert [i["account"]["code"] for i in api.get(GRID, {"active": "false"}).json()["items"]] == [
+        "OLD"
+    ]
     # default columns: the first three modules by name
     assert api.get(GRID).json()["modules"] == ["backup", "docs", "phish"]
 
@@ -142,8 +195,9 @@ def test_grid_refuses_a_fourth_or_unknown_column(api, orgs):
     assert answer.status_code == 422 and "nope" in answer.json()["detail"]
 
 
-def test_grid_query_count_does_not_grow_with_rows(api, company, modules,
-                                                  django_assert_max_num_queries):
+def test_grid_query_count_does_not_grow_with_rows(
+    api, company, modules, django_assert_max_num_queries
+):
     rmm = modules["rmm"]
     for i in range(55):
         account = make_account(company, f"Client {i:03}", f"C{i:03}")
@@ -166,8 +220,11 @@ def test_columns_are_stored_per_user(api, admin_user, modules):
 
 
 def test_picker_endpoint_tells_where_an_organization_is_mapped(api, orgs, accounts):
-    post(api, CHANGES, {"changes": [
-        {"account_id": accounts["cedar"].pk, "module": "rmm", "add": ["R-101"]}]})
+    post(
+        api,
+        CHANGES,
+        {"changes": [{"account_id": accounts["cedar"].pk, "module": "rmm", "add": ["R-101"]}]},
+    )
     answer = api.get("/api/v1/mappings/organizations", {"module": "rmm", "search": "Harbor"})
     items = answer.json()["items"]
     assert [(i["id"], i["depth"]) for i in items] == [("R-100", 0), ("R-101", 1), ("R-102", 1)]
@@ -177,14 +234,16 @@ def test_picker_endpoint_tells_where_an_organization_is_mapped(api, orgs, accoun
 
 def test_change_history(api, orgs, accounts, admin_user):
     harbor = accounts["harbor"]
-    post(api, CHANGES, {"changes": [{"account_id": harbor.pk, "module": "rmm",
-                                     "add": ["R-100"]}]})
-    post(api, CHANGES, {"changes": [{"account_id": harbor.pk, "module": "rmm",
-                                     "remove": ["R-100"]}]})
+    post(api, CHANGES, {"changes": [{"account_id": harbor.pk, "module": "rmm", "add": ["R-100"]}]})
+    post(
+        api, CHANGES, {"changes": [{"account_id": harbor.pk, "module": "rmm", "remove": ["R-100"]}]}
+    )
     page = api.get("/api/v1/mapping-changes", {"account_id": harbor.pk}).json()
     assert page["count"] == 2
     assert [(c["action"], c["organization_id"], c["user"]) for c in page["items"]] == [
-        ("removed", "R-100", admin_user.email), ("added", "R-100", admin_user.email)]
+        ("removed", "R-100", admin_user.email),
+        ("added", "R-100", admin_user.email),
+    ]
     assert MappingChange.objects.count() == 2
 
 
@@ -192,24 +251,37 @@ def test_view_users_read_but_cannot_write(client, viewer, orgs, accounts):
     api = bearer(client, viewer)
     assert api.get(GRID).status_code == 200
     assert api.get(account_url(accounts["harbor"])).status_code == 200
-    assert post(api, CHANGES, {"changes": [{"account_id": accounts["harbor"].pk,
-                                            "module": "rmm", "add": ["R-100"]}]}
-                ).status_code == 403
+    assert (
+        post(
+            api,
+            CHANGES,
+            {"changes": [{"account_id": accounts["harbor"].pk, "module": "rmm", "add": ["R-100"]}]},
+        ).status_code
+        == 403
+    )
     assert put(api, account_url(accounts["harbor"]), {"rmm": ["R-100"]}).status_code == 403
     assert Mapping.objects.count() == 0
 
 
 def test_modify_users_save(client, editor, orgs, accounts):
     api = bearer(client, editor)
-    answer = post(api, CHANGES, {"changes": [{"account_id": accounts["harbor"].pk,
-                                              "module": "rmm", "add": ["R-100"]}]})
+    answer = post(
+        api,
+        CHANGES,
+        {"changes": [{"account_id": accounts["harbor"].pk, "module": "rmm", "add": ["R-100"]}]},
+    )
     assert answer.status_code == 200
 
 
 def test_no_permission_is_403_everywhere(client, outsider, orgs, accounts):
     api = bearer(client, outsider)
-    for url in (GRID, COLUMNS, account_url(accounts["harbor"]), "/api/v1/mapping-changes",
-                "/api/v1/mappings/organizations?module=rmm"):
+    for url in (
+        GRID,
+        COLUMNS,
+        account_url(accounts["harbor"]),
+        "/api/v1/mapping-changes",
+        "/api/v1/mappings/organizations?module=rmm",
+    ):
         assert api.get(url).status_code == 403, url
     assert post(api, CHANGES, {"changes": []}).status_code == 403
     assert put(api, COLUMNS, {"modules": []}).status_code == 403
@@ -220,34 +292,46 @@ def test_session_writes_need_the_csrf_token(client, admin_user, orgs, accounts):
 
     browser = Client(enforce_csrf_checks=True)
     browser.force_login(admin_user)
-    answer = post(browser, CHANGES, {"changes": [{"account_id": accounts["harbor"].pk,
-                                                  "module": "rmm", "add": ["R-100"]}]})
+    answer = post(
+        browser,
+        CHANGES,
+        {"changes": [{"account_id": accounts["harbor"].pk, "module": "rmm", "add": ["R-100"]}]},
+    )
     assert answer.status_code == 403
     assert Mapping.objects.count() == 0
 
 
 def test_another_companys_module_is_unknown(api, orgs, accounts):
     make_module(make_company("Rival MSP"), "rival", "Rival RMM")
-    answer = post(api, CHANGES, {"changes": [{"account_id": accounts["harbor"].pk,
-                                              "module": "rival", "add": ["X"]}]})
+    answer = post(
+        api,
+        CHANGES,
+        {"changes": [{"account_id": accounts["harbor"].pk, "module": "rival", "add": ["X"]}]},
+    )
     assert answer.status_code == 422 and "changes.0.module" in answer.json()["errors"]
 
 
-@pytest.mark.parametrize("method,url,body", [
-    ("post", CHANGES, {"changes": [{"account_id": 2**63, "module": "rmm", "add": ["R-100"]}]}),
-    ("post", CHANGES, {"changes": [{"account_id": 1, "module": "r\x00", "add": ["R-100"]}]}),
-    ("post", CHANGES, {"changes": [{"account_id": "HARBOR", "module": "rmm",
-                                    "add": ["R\x00"]}]}),
-    ("put", "/api/v1/accounts/HARBOR/mappings", {"r\x00": ["R-100"]}),
-    ("put", "/api/v1/accounts/HARBOR/mappings", {"rmm": ["R\x00"]}),
-    ("put", "/api/v1/accounts/99999999999999999999/mappings", {"rmm": ["R-100"]}),
-    ("put", COLUMNS, {"modules": ["r\x00"]}),
-    ("get", GRID + "?modules=r%00", None),
-    ("get", GRID + "?name=a%00&code=b%00", None),
-    ("get", "/api/v1/mappings/organizations?module=r%00", None),
-    ("get", "/api/v1/mappings/organizations?module=rmm&search=a%00", None),
-    ("get", "/api/v1/mapping-changes?account_id=99999999999999999999", None),
-])
+@pytest.mark.parametrize(
+    "method,url,body",
+    [
+        ("post", CHANGES, {"changes": [{"account_id": 2**63, "module": "rmm", "add": ["R-100"]}]}),
+        ("post", CHANGES, {"changes": [{"account_id": 1, "module": "r\x00", "add": ["R-100"]}]}),
+        (
+            "post",
+            CHANGES,
+            {"changes": [{"account_id": "HARBOR", "module": "rmm", "add": ["R\x00"]}]},
+        ),
+        ("put", "/api/v1/accounts/HARBOR/mappings", {"r\x00": ["R-100"]}),
+        ("put", "/api/v1/accounts/HARBOR/mappings", {"rmm": ["R\x00"]}),
+        ("put", "/api/v1/accounts/99999999999999999999/mappings", {"rmm": ["R-100"]}),
+        ("put", COLUMNS, {"modules": ["r\x00"]}),
+        ("get", GRID + "?modules=r%00", None),
+        ("get", GRID + "?name=a%00&code=b%00", None),
+        ("get", "/api/v1/mappings/organizations?module=r%00", None),
+        ("get", "/api/v1/mappings/organizations?module=rmm&search=a%00", None),
+        ("get", "/api/v1/mapping-changes?account_id=99999999999999999999", None),
+    ],
+)
 def test_hostile_input_is_a_4xx_never_a_500(api, orgs, accounts, method, url, body):
     harbor = accounts["harbor"].pk
     url = url.replace("HARBOR", str(harbor))

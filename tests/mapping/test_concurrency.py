@@ -13,10 +13,10 @@ from icb.mapping.services import CellChange, apply_changes
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_two_concurrent_saves_cannot_both_map_one_organization(company, admin_user, orgs,
-                                                               accounts):
+def test_two_concurrent_saves_cannot_both_map_one_organization(company, admin_user, orgs, accounts):
     if connection.vendor == "sqlite" and connection.settings_dict["NAME"].startswith(
-            ("file:memorydb", ":memory:")):
+        ("file:memorydb", ":memory:")
+    ):
         pytest.skip("an in-memory SQLite test database is not shared safely between threads")
     barrier = threading.Barrier(2)
     outcomes: list[str] = []
@@ -24,16 +24,20 @@ def test_two_concurrent_saves_cannot_both_map_one_organization(company, admin_us
     def save(account):
         barrier.wait()
         try:
-            apply_changes(company=company, user=admin_user,
-                          changes=[CellChange(account.pk, "rmm", add=["R-200"])])
+            apply_changes(
+                company=company,
+                user=admin_user,
+                changes=[CellChange(account.pk, "rmm", add=["R-200"])],
+            )
             outcomes.append("saved")
         except Conflict as exc:
             outcomes.append(exc.message)
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=save, args=(accounts[name],))
-               for name in ("harbor", "cedar")]
+    threads = [
+        threading.Thread(target=save, args=(accounts[name],)) for name in ("harbor", "cedar")
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -21,9 +21,14 @@ def section_of(html):
 
 @pytest.fixture
 def mapped(company, admin_user, orgs, accounts):
-    apply_changes(company=company, user=admin_user, changes=[
-        CellChange(accounts["harbor"].pk, "rmm", add=["R-100", "R-101"]),
-        CellChange(accounts["harbor"].pk, "backup", add=["B-1"])])
+    apply_changes(
+        company=company,
+        user=admin_user,
+        changes=[
+            CellChange(accounts["harbor"].pk, "rmm", add=["R-100", "R-101"]),
+            CellChange(accounts["harbor"].pk, "backup", add=["B-1"]),
+        ],
+    )
 
 
 def test_not_connected_shows_requires_setup(admin_client, accounts, modules):
@@ -33,8 +38,9 @@ def test_not_connected_shows_requires_setup(admin_client, accounts, modules):
     assert "data-mapping-root" not in html
 
 
-def test_page_shows_accounts_chosen_columns_chips_and_not_mapped(admin_client, admin_user,
-                                                                 connected, mapped, accounts):
+def test_page_shows_accounts_chosen_columns_chips_and_not_mapped(
+    admin_client, admin_user, connected, mapped, accounts
+):
     set_columns(user=admin_user, modules=["rmm", "backup"])
     response = admin_client.get(PAGE)
     assert response.status_code == 200
@@ -51,8 +57,9 @@ def test_page_shows_accounts_chosen_columns_chips_and_not_mapped(admin_client, a
     assert 'aria-label="Remove Harbor Dental (R-100)"' in html
 
 
-def test_page_flags_removed_and_inactive_organizations(admin_client, admin_user, connected,
-                                                       mapped, orgs):
+def test_page_flags_removed_and_inactive_organizations(
+    admin_client, admin_user, connected, mapped, orgs
+):
     orgs["harbor"].removed_at = "2026-03-01T00:00:00Z"
     orgs["harbor"].status = "inactive"
     orgs["harbor"].save()
@@ -77,15 +84,20 @@ def test_filters_and_pagination(admin_client, company, connected, modules):
     assert html.count('<th scope="row">') == 11
 
 
-def test_page_query_count_is_constant(admin_client, company, connected, modules,
-                                      django_assert_max_num_queries):
+def test_page_query_count_is_constant(
+    admin_client, company, connected, modules, django_assert_max_num_queries
+):
     rmm = modules["rmm"]
     from tests.mapping.conftest import make_org
 
     for i in range(60):
         account = make_account(company, f"Client {i:03}", f"C{i:03}")
-        Mapping.objects.create(company=company, account=account, module=rmm,
-                               organization=make_org(rmm, f"O-{i}", f"Org {i}"))
+        Mapping.objects.create(
+            company=company,
+            account=account,
+            module=rmm,
+            organization=make_org(rmm, f"O-{i}", f"Org {i}"),
+        )
     with django_assert_max_num_queries(12):
         assert admin_client.get(PAGE).status_code == 200
 
@@ -113,10 +125,10 @@ def test_page_needs_login(client):
     assert response.status_code == 302 and "/login/" in response["Location"]
 
 
-def test_account_section_shows_every_module_and_is_editable(admin_client, connected, mapped,
-                                                            accounts):
-    html = section_of(admin_client.get(detail(accounts["harbor"]), {"tab": "icb"})
-                      .content.decode())
+def test_account_section_shows_every_module_and_is_editable(
+    admin_client, connected, mapped, accounts
+):
+    html = section_of(admin_client.get(detail(accounts["harbor"]), {"tab": "icb"}).content.decode())
     assert "ITC Integrations Mapping" in html
     assert html.count("data-cell ") == 4  # every module, not only three
     assert 'data-org-id="R-100"' in html and 'data-org-id="B-1"' in html
@@ -132,8 +144,9 @@ def test_account_section_is_read_only_for_view_users(client, viewer, connected, 
     assert "Save mapping" not in html and "data-open-picker" not in html
 
 
-def test_account_section_without_permission_shows_no_access(client, outsider, connected, mapped,
-                                                            accounts):
+def test_account_section_without_permission_shows_no_access(
+    client, outsider, connected, mapped, accounts
+):
     client.force_login(outsider)
     response = client.get(detail(accounts["harbor"]))
     assert response.status_code == 200  # the account page is CRM's
@@ -149,5 +162,6 @@ def test_account_section_not_connected_links_to_setup(admin_client, accounts, mo
 
 def test_mapping_page_links_to_the_accounts_section(admin_client, connected, mapped, accounts):
     html = admin_client.get(PAGE).content.decode()
-    assert (f'href="/admin/crm/accounts/{accounts["harbor"].pk}/?tab=icb'
-            '#itc-integrations-mapping"') in html
+    assert (
+        f'href="/admin/crm/accounts/{accounts["harbor"].pk}/?tab=icb#itc-integrations-mapping"'
+    ) in html

@@ -17,8 +17,12 @@ def test_me_with_token_and_session(company):
     user = make_user(company, "v@acme.test", role)
     _, raw = api_token_create(user=user, name="t")
     body = Client().get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {raw}").json()
-    assert body["permissions"] == {"crm_accounts": "none", "contracts": "none",
-                                   "hub_settings": "view", "security": "none"}
+    assert body["permissions"] == {
+        "crm_accounts": "none",
+        "contracts": "none",
+        "hub_settings": "view",
+        "security": "none",
+    }
     assert body["administrator"] is False
     client = Client()
     client.force_login(user)

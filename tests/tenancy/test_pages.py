@@ -13,10 +13,10 @@ def test_login_and_lockout(company):
     assert response.status_code == 302
     bad = Client()
     for _ in range(5):
-        bad.post("/login/", {"username": "b@acme.test", "password": "nope"},
-                 REMOTE_ADDR="10.0.0.9")
-    locked = bad.post("/login/", {"username": "b@acme.test", "password": "nope"},
-                      REMOTE_ADDR="10.0.0.9")
+        bad.post("/login/", {"username": "b@acme.test", "password": "nope"}, REMOTE_ADDR="10.0.0.9")
+    locked = bad.post(
+        "/login/", {"username": "b@acme.test", "password": "nope"}, REMOTE_ADDR="10.0.0.9"
+    )
     assert locked.status_code == 429
     assert b"Too many failed logins" in locked.content
 
@@ -33,16 +33,27 @@ def test_forms_need_csrf(company):
 
 @pytest.mark.django_db
 def test_admin_creates_view_only_role_and_user(admin_client, company):
-    levels = {"crm_accounts": "view", "contracts": "none", "hub_settings": "view",
-              "security": "none"}
-    response = admin_client.post("/admin/security/roles/new/",
-                                 {"name": "Mapping viewer", "description": "", **levels})
+    levels = {
+        "crm_accounts": "view",
+        "contracts": "none",
+        "hub_settings": "view",
+        "security": "none",
+    }
+    response = admin_client.post(
+        "/admin/security/roles/new/", {"name": "Mapping viewer", "description": "", **levels}
+    )
     assert response.status_code == 302
     role = Role.objects.get(company=company, name="Mapping viewer")
     assert role.hub_settings == "view" and role.contracts == "none"
-    response = admin_client.post("/admin/security/users/", {
-        "email": "viewer@acme.test", "full_name": "Val Viewer", "role": role.pk,
-        "password": "Plenty-Of-Entropy-9"})
+    response = admin_client.post(
+        "/admin/security/users/",
+        {
+            "email": "viewer@acme.test",
+            "full_name": "Val Viewer",
+            "role": role.pk,
+            "password": "Plenty-Of-Entropy-9",
+        },
+    )
     assert response.status_code == 302
     viewer = User.objects.get(email="viewer@acme.test")
     assert viewer.role == role and viewer.company == company
@@ -57,9 +68,14 @@ def test_admin_creates_view_only_role_and_user(admin_client, company):
 
 @pytest.mark.django_db
 def test_user_form_errors_show_next_to_field(admin_client, company):
-    response = admin_client.post("/admin/security/users/", {
-        "email": "not-an-email", "role": Role.objects.get(company=company, name="Finance").pk,
-        "password": "x"})
+    response = admin_client.post(
+        "/admin/security/users/",
+        {
+            "email": "not-an-email",
+            "role": Role.objects.get(company=company, name="Finance").pk,
+            "password": "x",
+        },
+    )
     assert response.status_code == 200
     html = response.content.decode()
     assert 'aria-invalid="true"' in html and "Enter a valid email address." in html
@@ -74,8 +90,10 @@ def test_security_view_level_is_read_only(company):
     client.force_login(auditor)
     page = client.get("/admin/security/users/").content.decode()
     assert "New user" not in page
-    response = client.post("/admin/security/users/", {"email": "x@acme.test", "role": role.pk,
-                                                      "password": "Plenty-Of-Entropy-9"})
+    response = client.post(
+        "/admin/security/users/",
+        {"email": "x@acme.test", "role": role.pk, "password": "Plenty-Of-Entropy-9"},
+    )
     assert response.status_code == 403
     assert not User.objects.filter(email="x@acme.test").exists()
 

@@ -13,9 +13,14 @@ def test_administrator_has_modify_everywhere(company):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("level,can_view,can_modify", [
-    (Level.NONE, False, False), (Level.VIEW, True, False), (Level.MODIFY, True, True),
-])
+@pytest.mark.parametrize(
+    "level,can_view,can_modify",
+    [
+        (Level.NONE, False, False),
+        (Level.VIEW, True, False),
+        (Level.MODIFY, True, True),
+    ],
+)
 def test_levels_are_ordered(company, level, can_view, can_modify):
     role = make_role(company, "Custom", hub_settings=level)
     user = make_user(company, "u@acme.test", role)

@@ -18,16 +18,21 @@ STRONG = "Plenty-Of-Entropy-9"
 
 @pytest.mark.django_db
 def test_bootstrap_is_idempotent():
-    c1, u1, created1 = bootstrap_company(name="Demo MSP", time_zone="Europe/Berlin",
-                                         email="Admin@Demo.test", password=STRONG)
-    c2, u2, created2 = bootstrap_company(name="Demo MSP", time_zone="Europe/Berlin",
-                                         email="admin@demo.test", password=STRONG)
+    c1, u1, created1 = bootstrap_company(
+        name="Demo MSP", time_zone="Europe/Berlin", email="Admin@Demo.test", password=STRONG
+    )
+    c2, u2, created2 = bootstrap_company(
+        name="Demo MSP", time_zone="Europe/Berlin", email="admin@demo.test", password=STRONG
+    )
     assert created1 and not created2
     assert (c1.pk, u1.pk) == (c2.pk, u2.pk)
     assert u1.email == "admin@demo.test" and u1.is_administrator
     assert Company.objects.count() == 1
     assert set(Role.objects.filter(company=c1).values_list("name", flat=True)) == {
-        "Administrator", "Finance", "Read-only"}
+        "Administrator",
+        "Finance",
+        "Read-only",
+    }
 
 
 @pytest.mark.django_db
@@ -62,21 +67,25 @@ def test_custom_role_cannot_be_made_administrator(company):
 @pytest.mark.django_db
 def test_user_create_validates(company, other_company):
     role = Role.objects.get(company=company, name="Read-only")
-    user = user_create(company=company, email=" Viewer@Acme.test ", full_name="V", role=role,
-                       password=STRONG)
+    user = user_create(
+        company=company, email=" Viewer@Acme.test ", full_name="V", role=role, password=STRONG
+    )
     assert user.email == "viewer@acme.test" and user.check_password(STRONG)
     with pytest.raises(InvalidInput) as exc:
-        user_create(company=company, email="viewer@acme.test", full_name="", role=role,
-                    password=STRONG)
+        user_create(
+            company=company, email="viewer@acme.test", full_name="", role=role, password=STRONG
+        )
     assert "email" in exc.value.errors
     with pytest.raises(InvalidInput) as exc:
-        user_create(company=company, email="weak@acme.test", full_name="", role=role,
-                    password="password")
+        user_create(
+            company=company, email="weak@acme.test", full_name="", role=role, password="password"
+        )
     assert "password" in exc.value.errors
     foreign_role = Role.objects.get(company=other_company, name="Administrator")
     with pytest.raises(NotFound):
-        user_create(company=company, email="x@acme.test", full_name="", role=foreign_role,
-                    password=STRONG)
+        user_create(
+            company=company, email="x@acme.test", full_name="", role=foreign_role, password=STRONG
+        )
     assert User.objects.filter(company=company).count() == 1
 
 

@@ -104,13 +104,15 @@ class SyncRunItemPage(Schema):
 
 class SyncRunDetailOut(SyncRunOut):
     items: list[SyncRunItemOut] = Field(
-        ..., description="the first page of the run's services; all of them, by result, at "
-        "/sync-runs/{id}/services")
+        ...,
+        description="the first page of the run's services; all of them, by result, at "
+        "/sync-runs/{id}/services",
+    )
     items_count: int
 
     @staticmethod
     def resolve_items(obj) -> list:
-        return list(services.run_items(obj)[:settings.ICB_API_PAGE_SIZE])
+        return list(services.run_items(obj)[: settings.ICB_API_PAGE_SIZE])
 
     @staticmethod
     def resolve_items_count(obj) -> int:
@@ -121,26 +123,35 @@ def _service(request, service_id):
     return contract_selectors.service_get(company=request.company, service_id=service_id)
 
 
-@router.put("/services/{service_id}/icb", response=ServiceOut,
-            summary="Bill a service by Integrated Customer Billing")
+@router.put(
+    "/services/{service_id}/icb",
+    response=ServiceOut,
+    summary="Bill a service by Integrated Customer Billing",
+)
 def put_icb(request, service_id: int, payload: IcbIn):
     """Units then come from the hub: the sum over the organizations mapped to the
     contract's account in `module` of their `billing_type` quantity. Allowed before a
     mapping exists (status `mapping_incomplete` at the next sync)."""
     require(request.user, Area.CONTRACTS, Level.MODIFY)
-    return services.enable_icb(service=_service(request, service_id), actor=request.user,
-                               module=payload.module, billing_type=payload.billing_type)
+    return services.enable_icb(
+        service=_service(request, service_id),
+        actor=request.user,
+        module=payload.module,
+        billing_type=payload.billing_type,
+    )
 
 
-@router.delete("/services/{service_id}/icb", response=ServiceOut,
-               summary="Stop Integrated Customer Billing (units kept, edited by hand again)")
+@router.delete(
+    "/services/{service_id}/icb",
+    response=ServiceOut,
+    summary="Stop Integrated Customer Billing (units kept, edited by hand again)",
+)
 def delete_icb(request, service_id: int):
     require(request.user, Area.CONTRACTS, Level.MODIFY)
     return services.stop_icb(service=_service(request, service_id), actor=request.user)
 
 
-@router.post("/services/{service_id}/sync", response=ServiceOut,
-             summary="Sync an ICB service now")
+@router.post("/services/{service_id}/sync", response=ServiceOut, summary="Sync an ICB service now")
 def sync_service(request, service_id: int):
     """Runs the sync in the request and answers the service's new state: units, and
     `icb.status` `ok`, `mapping_incomplete` or `error` (with `icb.message`)."""
@@ -151,25 +162,34 @@ def sync_service(request, service_id: int):
 @router.get("/sync-runs", response=SyncRunPage, summary="Sync runs, newest first")
 def list_runs(request, page: int = 1, page_size: int | None = None):
     require(request.user, Area.CONTRACTS, Level.VIEW)
-    return paginate(services.run_list(company=request.company), page,
-                    page_size or settings.ICB_API_PAGE_SIZE)
+    return paginate(
+        services.run_list(company=request.company), page, page_size or settings.ICB_API_PAGE_SIZE
+    )
 
 
-@router.get("/sync-runs/{run_id}", response=SyncRunDetailOut,
-            summary="A sync run with the result per service")
+@router.get(
+    "/sync-runs/{run_id}",
+    response=SyncRunDetailOut,
+    summary="A sync run with the result per service",
+)
 def get_run(request, run_id: int):
     require(request.user, Area.CONTRACTS, Level.VIEW)
     return services.run_get(company=request.company, run_id=run_id)
 
 
-@router.get("/sync-runs/{run_id}/services", response=SyncRunItemPage,
-            summary="The services of a sync run, by result")
-def list_run_services(request, run_id: int, status: str = "", page: int = 1,
-                      page_size: int | None = None):
+@router.get(
+    "/sync-runs/{run_id}/services",
+    response=SyncRunItemPage,
+    summary="The services of a sync run, by result",
+)
+def list_run_services(
+    request, run_id: int, status: str = "", page: int = 1, page_size: int | None = None
+):
     """Services whose units changed, that failed or lack a mapping (`status`: changed,
     error, mapping_incomplete; a manual sync also lists an unchanged service). Nightly
     runs count their unchanged services without listing them."""
     require(request.user, Area.CONTRACTS, Level.VIEW)
     run = services.run_get(company=request.company, run_id=run_id)
-    return paginate(services.run_items(run, status=status), page,
-                    page_size or settings.ICB_API_PAGE_SIZE)
+    return paginate(
+        services.run_items(run, status=status), page, page_size or settings.ICB_API_PAGE_SIZE
+    )

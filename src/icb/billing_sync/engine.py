@@ -65,6 +65,7 @@ MAPPING_INCOMPLETE_MESSAGE = "Mapping Settings Incomplete"
 class Batch:
     """At most BATCH_SIZE services of one company and module with consecutive ids,
     claimed with their own token."""
+
     claim_token: str
     module_id: int | None
     first_id: int
@@ -77,24 +78,35 @@ class Batch:
     @classmethod
     def from_message(cls, message: list) -> Batch:
         claim_token, module_id, first_id, last_id = message
-        return cls(str(claim_token), None if module_id is None else int(module_id),
-                   int(first_id), int(last_id))
+        return cls(
+            str(claim_token),
+            None if module_id is None else int(module_id),
+            int(first_id),
+            int(last_id),
+        )
 
     def services(self, company_id: int) -> QuerySet[Service]:
         """The batch's services that still hold its claim. The database finds them by the
         module index within the id range; the token itself is not indexed (such an index
         would be rewritten twice per service and night, at claim and at release)."""
-        module = (Q(icb_module__isnull=True) if self.module_id is None
-                  else Q(icb_module_id=self.module_id))
-        return Service.objects.filter(module, company_id=company_id,
-                                      pk__range=(self.first_id, self.last_id),
-                                      sync_claim_token=self.claim_token,
-                                      billing_mode=BillingMode.ICB)
+        module = (
+            Q(icb_module__isnull=True)
+            if self.module_id is None
+            else Q(icb_module_id=self.module_id)
+        )
+        return Service.objects.filter(
+            module,
+            company_id=company_id,
+            pk__range=(self.first_id, self.last_id),
+            sync_claim_token=self.claim_token,
+            billing_mode=BillingMode.ICB,
+        )
 
 
 @dataclass
 class Job:
     """One group task: consecutive batches of one company and module."""
+
     run_id: int
     batches: list[Batch]
 
@@ -122,11 +134,14 @@ class Outcome:
         key = self.billing_type
         measured = self.usage.measured_at if self.usage else {}
         return {
-            "module": self.module_code, "billing_type": key,
-            "quantities": dict(zip(self.organization_ids, map(str, self.quantities),
-                                   strict=True)),
-            "measured_at": {o: isoformat(measured[(o, key)]) for o in self.organization_ids
-                            if (o, key) in measured},
+            "module": self.module_code,
+            "billing_type": key,
+            "quantities": dict(zip(self.organization_ids, map(str, self.quantities), strict=True)),
+            "measured_at": {
+                o: isoformat(measured[(o, key)])
+                for o in self.organization_ids
+                if (o, key) in measured
+            },
         }
 
 
@@ -136,9 +151,11 @@ def new_token() -> str:
 
 # --- the dispatcher ---------------------------------------------------------------------
 
+
 def _due(now: datetime) -> Q:
-    return (Q(billing_mode=BillingMode.ICB, next_sync_at__lte=now)
-            & (Q(sync_claimed_until__isnull=True) | Q(sync_claimed_until__lt=now)))
+    return Q(billing_mode=BillingMode.ICB, next_sync_at__lte=now) & (
+        Q(sync_claimed_until__isnull=True) | Q(sync_claimed_until__lt=now)
+    )
 
 
 def dispatch_due(now: datetime | None = None, *, enqueue: bool = True) -> list[Job]:
@@ -149,9 +166,11 @@ def dispatch_due(now: datetime | None = None, *, enqueue: bool = True) -> list[J
     never claimed twice. Overdue services (after downtime) are simply due. With
     `enqueue`, each job is sent to a worker; the jobs are returned either way."""
     now = now or timezone.now()
-    due = (Service.objects.filter(_due(now))
-           .order_by("company_id", "icb_module_id", "id")
-           .values_list("id", "company_id", "icb_module_id", "sync_retry_count"))
+    due = (
+        Service.objects.filter(_due(now))
+        .order_by("company_id", "icb_module_id", "id")
+        .values_list("id", "company_id", "icb_module_id", "sync_retry_count")
+    )
     groups: dict[int, dict[int | None, list[int]]] = defaultdict(lambda: defaultdict(list))
     retrying: dict[int, bool] = {}
     for service_id, company_id, module_id, retries in due:
@@ -161,18 +180,25 @@ def dispatch_due(now: datetime | None = None, *, enqueue: bool = True) -> list[J
     for company_id, modules in groups.items():
         claimed: dict[int | None, list[Batch]] = {}
         for module_id, ids in modules.items():
-            batches = [_claim(now, company_id, module_id, ids[i:i + BATCH_SIZE])
-                       for i in range(0, len(ids), BATCH_SIZE)]
+            batches = [
+                _claim(now, company_id, module_id, ids[i : i + BATCH_SIZE])
+                for i in range(0, len(ids), BATCH_SIZE)
+            ]
             claimed[module_id] = [batch for batch in batches if batch]
         total = sum(len(batches) for batches in claimed.values())
         if not total:
             continue
         run = SyncRun.objects.create(
-            company_id=company_id, started_at=now, groups_total=total,
-            trigger=SyncTrigger.RETRY if retrying[company_id] else SyncTrigger.NIGHTLY)
-        jobs += [Job(run.pk, batches[i:i + BATCHES_PER_JOB])
-                 for batches in claimed.values()
-                 for i in range(0, len(batches), BATCHES_PER_JOB)]
+            company_id=company_id,
+            started_at=now,
+            groups_total=total,
+            trigger=SyncTrigger.RETRY if retrying[company_id] else SyncTrigger.NIGHTLY,
+        )
+        jobs += [
+            Job(run.pk, batches[i : i + BATCHES_PER_JOB])
+            for batches in claimed.values()
+            for i in range(0, len(batches), BATCHES_PER_JOB)
+        ]
     if enqueue:
         from .tasks import sync_group_task
 
@@ -181,28 +207,29 @@ def dispatch_due(now: datetime | None = None, *, enqueue: bool = True) -> list[J
     return jobs
 
 
-def _claim(now: datetime, company_id: int, module_id: int | None,
-           ids: list[int]) -> Batch | None:
+def _claim(now: datetime, company_id: int, module_id: int | None, ids: list[int]) -> Batch | None:
     """Claim one batch with its own token. Its services are consecutive ids of one
     company and module, so the id range with those two selects them (the database walks
     the module index within the range; no list of ids to prepare and send)."""
     batch = Batch(new_token(), module_id, ids[0], ids[-1], ids)
     module = Q(icb_module__isnull=True) if module_id is None else Q(icb_module_id=module_id)
-    taken = Service.objects.filter(_due(now), module, company_id=company_id,
-                                   pk__range=(ids[0], ids[-1])).update(
-        sync_claim_token=batch.claim_token, sync_claimed_until=now + CLAIM_TTL)
+    taken = Service.objects.filter(
+        _due(now), module, company_id=company_id, pk__range=(ids[0], ids[-1])
+    ).update(sync_claim_token=batch.claim_token, sync_claimed_until=now + CLAIM_TTL)
     return batch if taken else None
 
 
 # --- the group sync -----------------------------------------------------------------------
+
 
 def open_hub(company: Company) -> HubClient:
     """The hub client of one group task (opening it may refresh the token)."""
     return hub_services.hub_client(company)
 
 
-def fetch_usage(api: HubClient, module_code: str, organization_ids: list[str],
-                billing_types: list[str]) -> UsageResult:
+def fetch_usage(
+    api: HubClient, module_code: str, organization_ids: list[str], billing_types: list[str]
+) -> UsageResult:
     """The one hub read of a batch (paged and chunked by the client)."""
     return api.usage(module_code, organization_ids, billing_types)
 
@@ -227,8 +254,7 @@ class _Hub:
     def read(self, read: _Read) -> UsageResult:
         if self._failure is not None:
             raise self._failure
-        return fetch_usage(self._api, read.module_code, read.organization_ids,
-                           read.billing_types)
+        return fetch_usage(self._api, read.module_code, read.organization_ids, read.billing_types)
 
     def read_in_thread(self, read: _Read) -> UsageResult:
         try:
@@ -245,6 +271,7 @@ class _Hub:
 @dataclass
 class _Read:
     """One module's hub read for a batch, and the services waiting for it."""
+
     module_code: str
     organization_ids: list[str]
     billing_types: list[str]
@@ -254,6 +281,7 @@ class _Read:
 @dataclass
 class _Plan:
     """A batch as read from the database, before the hub is asked."""
+
     batch: Batch
     outcomes: dict[int, Outcome]  # filled for services decided without the hub
     reads: list[_Read]
@@ -298,8 +326,9 @@ def sync_batches(run_id: int, batches: list[Batch], now: datetime | None = None)
                 plan = _plan(company, batch)
                 if plan.reads:
                     hub.open()
-                reads = [(read, reader.submit(hub.read_in_thread, read).result)
-                         for read in plan.reads]
+                reads = [
+                    (read, reader.submit(hub.read_in_thread, read).result) for read in plan.reads
+                ]
                 if pending:
                     _finish(run, *pending, now)
                 pending = (plan, reads)
@@ -327,18 +356,29 @@ def _plan(company: Company, batch: Batch) -> _Plan:
     plan = _Plan(batch, outcomes={}, reads=[])
     by_module: dict[int | None, list[dict]] = defaultdict(list)
     for row in claimed.order_by().values(
-            "id", "contract__account_id", "icb_module_id", "icb_module__code",
-            "icb_billing_type_id", "icb_billing_type__code", "icb_billing_type__module_id"):
+        "id",
+        "contract__account_id",
+        "icb_module_id",
+        "icb_module__code",
+        "icb_billing_type_id",
+        "icb_billing_type__code",
+        "icb_billing_type__module_id",
+    ):
         by_module[row["icb_module_id"]].append(row)
     for module_id, rows in by_module.items():
         usable = []
         for row in rows:
-            if (module_id is None or row["icb_billing_type_id"] is None
-                    or row["icb_billing_type__module_id"] != module_id):
+            if (
+                module_id is None
+                or row["icb_billing_type_id"] is None
+                or row["icb_billing_type__module_id"] != module_id
+            ):
                 plan.outcomes[row["id"]] = Outcome(
-                    SyncStatus.ERROR, message="The module or billing type of this service "
+                    SyncStatus.ERROR,
+                    message="The module or billing type of this service "
                     "no longer exists. Choose them again on the Integrated Customer Billing "
-                    "tab.")
+                    "tab.",
+                )
             else:
                 usable.append(row)
         if not usable:
@@ -347,8 +387,11 @@ def _plan(company: Company, batch: Batch) -> _Plan:
         # them, rather than this process sending a list of up to BATCH_SIZE account ids.
         orgs_of: dict[int, list[str]] = defaultdict(list)
         for account_id, external_id in (
-            Mapping.objects.filter(company=company, module_id=module_id,
-                                   account_id__in=claimed.values("contract__account_id"))
+            Mapping.objects.filter(
+                company=company,
+                module_id=module_id,
+                account_id__in=claimed.values("contract__account_id"),
+            )
             .order_by("organization__external_id")
             .values_list("account_id", "organization__external_id")
         ):
@@ -359,14 +402,18 @@ def _plan(company: Company, batch: Batch) -> _Plan:
             if organizations:
                 services.append((row["id"], organizations, row["icb_billing_type__code"]))
             else:
-                plan.outcomes[row["id"]] = Outcome(SyncStatus.MAPPING_INCOMPLETE,
-                                                   message=MAPPING_INCOMPLETE_MESSAGE)
+                plan.outcomes[row["id"]] = Outcome(
+                    SyncStatus.MAPPING_INCOMPLETE, message=MAPPING_INCOMPLETE_MESSAGE
+                )
         if services:
-            plan.reads.append(_Read(
-                module_code=usable[0]["icb_module__code"],
-                organization_ids=sorted({o for _, orgs, _ in services for o in orgs}),
-                billing_types=sorted({kind for _, _, kind in services}),
-                services=services))
+            plan.reads.append(
+                _Read(
+                    module_code=usable[0]["icb_module__code"],
+                    organization_ids=sorted({o for _, orgs, _ in services for o in orgs}),
+                    billing_types=sorted({kind for _, _, kind in services}),
+                    services=services,
+                )
+            )
     return plan
 
 
@@ -377,35 +424,45 @@ def _apply(company: Company, plan: _Plan, read: _Read, get_usage) -> None:
         usage = get_usage()
     except HubError as exc:
         for service_id, _, _ in read.services:
-            plan.outcomes[service_id] = Outcome(SyncStatus.ERROR, message=exc.message[:500],
-                                                retry_after=exc.retry_after)
-        plan.errors.append({"module": module_code, "message": exc.message,
-                            "services": len(read.services)})
+            plan.outcomes[service_id] = Outcome(
+                SyncStatus.ERROR, message=exc.message[:500], retry_after=exc.retry_after
+            )
+        plan.errors.append(
+            {"module": module_code, "message": exc.message, "services": len(read.services)}
+        )
         return
     except Exception:  # never leave a service without a visible outcome
         log.exception("Usage read of %s for company %s failed", module_code, company.pk)
-        message = (f"Reading usage from {settings.ICB_HUB_NAME} failed unexpectedly; it "
-                   "will be retried.")
+        message = (
+            f"Reading usage from {settings.ICB_HUB_NAME} failed unexpectedly; it will be retried."
+        )
         for service_id, _, _ in read.services:
             plan.outcomes[service_id] = Outcome(SyncStatus.ERROR, message=message)
-        plan.errors.append({"module": module_code, "message": message,
-                            "services": len(read.services)})
+        plan.errors.append(
+            {"module": module_code, "message": message, "services": len(read.services)}
+        )
         return
     failures = []
     for service_id, organizations, billing_type in read.services:
         outcome = plan.outcomes[service_id] = compute_units(
-            organizations, billing_type, usage, module_code=module_code)
+            organizations, billing_type, usage, module_code=module_code
+        )
         if outcome.status == SyncStatus.ERROR:
             failures.append(outcome.message)
     if failures:
-        plan.errors.append({
-            "module": module_code, "services": len(failures),
-            "message": f"{len(failures)} service(s) had incomplete or unusable usage; "
-                       f"the first: {failures[0]}"})
+        plan.errors.append(
+            {
+                "module": module_code,
+                "services": len(failures),
+                "message": f"{len(failures)} service(s) had incomplete or unusable usage; "
+                f"the first: {failures[0]}",
+            }
+        )
 
 
-def compute_units(organization_ids: list[str], billing_type: str, usage: UsageResult, *,
-                  module_code: str = "") -> Outcome:
+def compute_units(
+    organization_ids: list[str], billing_type: str, usage: UsageResult, *, module_code: str = ""
+) -> Outcome:
     """The sum of each mapped organization's own quantity, or an error that keeps the
     units when any quantity is missing or the sum cannot be stored."""
     hub = settings.ICB_HUB_NAME
@@ -414,13 +471,18 @@ def compute_units(organization_ids: list[str], billing_type: str, usage: UsageRe
         quantities = [reported[(o, billing_type)] for o in organization_ids]
         missing = [o for o in organization_ids if o in usage.missing] if usage.missing else []
     except KeyError:
-        missing = [o for o in organization_ids
-                   if (o, billing_type) not in reported or o in usage.missing]
+        missing = [
+            o for o in organization_ids if (o, billing_type) not in reported or o in usage.missing
+        ]
     if missing:
         shown = ", ".join(missing[:5]) + (" …" if len(missing) > 5 else "")
-        return Outcome(SyncStatus.ERROR, message=(
-            f"{hub} did not report {billing_type} for organization(s) {shown} (removed from "
-            "the module, or a partial answer). Units were kept; check the mapping."))
+        return Outcome(
+            SyncStatus.ERROR,
+            message=(
+                f"{hub} did not report {billing_type} for organization(s) {shown} (removed from "
+                "the module, or a partial answer). Units were kept; check the mapping."
+            ),
+        )
     try:
         total = sum(quantities, Decimal(0))
         if not total.is_finite() or total < 0 or total >= UNITS_LIMIT:
@@ -429,12 +491,22 @@ def compute_units(organization_ids: list[str], billing_type: str, usage: UsageRe
         if units >= UNITS_LIMIT:
             raise ArithmeticError
     except ArithmeticError:
-        return Outcome(SyncStatus.ERROR, message=(
-            f"{hub} reported a quantity that cannot be stored as units (negative or more "
-            f"than {MAX_DIGITS - DECIMAL_PLACES} digits). Units were kept."))
-    return Outcome(SyncStatus.OK, units=units, module_code=module_code,
-                   billing_type=billing_type, organization_ids=organization_ids,
-                   quantities=quantities, usage=usage)
+        return Outcome(
+            SyncStatus.ERROR,
+            message=(
+                f"{hub} reported a quantity that cannot be stored as units (negative or more "
+                f"than {MAX_DIGITS - DECIMAL_PLACES} digits). Units were kept."
+            ),
+        )
+    return Outcome(
+        SyncStatus.OK,
+        units=units,
+        module_code=module_code,
+        billing_type=billing_type,
+        organization_ids=organization_ids,
+        quantities=quantities,
+        usage=usage,
+    )
 
 
 def _write(run: SyncRun, plan: _Plan, now: datetime) -> None:
@@ -453,7 +525,8 @@ def _write(run: SyncRun, plan: _Plan, now: datetime) -> None:
     list_unchanged = run.trigger == SyncTrigger.MANUAL
     with transaction.atomic():
         locked = list(
-            plan.batch.services(company_id).select_for_update()
+            plan.batch.services(company_id)
+            .select_for_update()
             .order_by("id")
             .values_list("id", "units", "sync_retry_count")
         )
@@ -474,9 +547,19 @@ def _write(run: SyncRun, plan: _Plan, now: datetime) -> None:
                     unit_changes[service_id] = new_units
                     item_status = ItemStatus.CHANGED
                     counts["changed"] += 1
-                    history.append((company_id, service_id, str(old), str(new_units), at,
-                                    UnitChangeSource.SYNC, None, run.pk,
-                                    json.dumps(outcome.detail(isoformat))))
+                    history.append(
+                        (
+                            company_id,
+                            service_id,
+                            str(old),
+                            str(new_units),
+                            at,
+                            UnitChangeSource.SYNC,
+                            None,
+                            run.pk,
+                            json.dumps(outcome.detail(isoformat)),
+                        )
+                    )
                 else:
                     item_status = ItemStatus.UNCHANGED
                     counts["unchanged"] += 1
@@ -485,19 +568,35 @@ def _write(run: SyncRun, plan: _Plan, now: datetime) -> None:
                 item_status = ItemStatus.MAPPING_INCOMPLETE
                 counts["incomplete"] += 1
             else:
-                state = (SyncStatus.ERROR, outcome.message, KEEP,
-                         retry_at(now, retries + 1, outcome.retry_after), retries + 1)
+                state = (
+                    SyncStatus.ERROR,
+                    outcome.message,
+                    KEEP,
+                    retry_at(now, retries + 1, outcome.retry_after),
+                    retries + 1,
+                )
                 item_status = ItemStatus.ERROR
                 counts["error"] += 1
             states[service_id] = state
             # A change is itemized by its history row (which carries the run's id).
             if item_status not in (ItemStatus.CHANGED, ItemStatus.UNCHANGED) or (
-                    item_status == ItemStatus.UNCHANGED and list_unchanged):
-                items.append((run.pk, company_id, service_id, item_status, str(old),
-                              str(new_units), outcome.message))
+                item_status == ItemStatus.UNCHANGED and list_unchanged
+            ):
+                items.append(
+                    (
+                        run.pk,
+                        company_id,
+                        service_id,
+                        item_status,
+                        str(old),
+                        str(new_units),
+                        outcome.message,
+                    )
+                )
         skipped = [service_id for service_id, _, _ in locked if service_id not in states]
-        _store_state(plan.batch.services(company_id), states, skipped,
-                     unit_changes=unit_changes, at=at)
+        _store_state(
+            plan.batch.services(company_id), states, skipped, unit_changes=unit_changes, at=at
+        )
         _insert(ServiceUnitChange, HISTORY_FIELDS, history)
         _insert(SyncRunItem, ITEM_FIELDS, items)
         stored = SyncRun.objects.select_for_update().get(pk=run.pk)
@@ -530,8 +629,17 @@ def _cached_isoformat():
 KEEP = object()
 
 
-HISTORY_FIELDS = ["company", "service", "old_units", "new_units", "changed_at", "source",
-                  "user", "sync_run_id", "detail"]
+HISTORY_FIELDS = [
+    "company",
+    "service",
+    "old_units",
+    "new_units",
+    "changed_at",
+    "source",
+    "user",
+    "sync_run_id",
+    "detail",
+]
 ITEM_FIELDS = ["run", "company", "service", "status", "old_units", "new_units", "message"]
 
 
@@ -552,22 +660,29 @@ def _insert(model, field_names: list[str], rows: list[tuple]) -> None:
     per_statement = min(INSERT_ROWS, limit // len(field_names)) if limit else INSERT_ROWS
     with connection.cursor() as cursor:
         for start in range(0, len(rows), per_statement):
-            chunk = rows[start:start + per_statement]
+            chunk = rows[start : start + per_statement]
             # Only quoted names from the model's metadata are formatted in; values are
             # parameters.
-            sql = (f"INSERT INTO {quote(model._meta.db_table)} ({columns}) "  # noqa: S608
-                   f"VALUES {', '.join([row] * len(chunk))}")
+            sql = (
+                f"INSERT INTO {quote(model._meta.db_table)} ({columns}) "  # noqa: S608
+                f"VALUES {', '.join([row] * len(chunk))}"
+            )
             cursor.execute(sql, [value for values in chunk for value in values])
 
 
-STATE_FIELDS = ["icb_status", "icb_message", "last_sync_at", "next_sync_at",
-                "sync_retry_count"]
+STATE_FIELDS = ["icb_status", "icb_message", "last_sync_at", "next_sync_at", "sync_retry_count"]
 ID_CHUNK = 900
 UNITS_CHUNK = 1000
 
 
-def _store_state(claimed: QuerySet[Service], states: dict[int, tuple], skipped: list[int], *,
-                 unit_changes: dict[int, Decimal], at) -> None:
+def _store_state(
+    claimed: QuerySet[Service],
+    states: dict[int, tuple],
+    skipped: list[int],
+    *,
+    unit_changes: dict[int, Decimal],
+    at,
+) -> None:
     """Write the new sync state (and release the claim) and the units of the locked
     services in a few statements. Services whose new state is the same share one UPDATE;
     the largest such set (nearly all of a batch: same status, times and message) is
@@ -588,15 +703,18 @@ def _store_state(claimed: QuerySet[Service], states: dict[int, tuple], skipped: 
         if state == largest:
             # The rows are locked, so the claim holders are exactly the locked services
             # (less those written above, which no longer hold it).
-            others = [i for other, other_ids in by_state.items() if other != state
-                      for i in other_ids] + skipped
+            others = [
+                i for other, other_ids in by_state.items() if other != state for i in other_ids
+            ] + skipped
             claimed.exclude(pk__in=others).update(
-                sync_claim_token="", sync_claimed_until=None, **values)
+                sync_claim_token="", sync_claimed_until=None, **values
+            )
             continue
         ids = [i for i in ids if i not in written]
         for start in range(0, len(ids), ID_CHUNK):
-            Service.objects.filter(pk__in=ids[start:start + ID_CHUNK]).update(
-                sync_claim_token="", sync_claimed_until=None, **values)
+            Service.objects.filter(pk__in=ids[start : start + ID_CHUNK]).update(
+                sync_claim_token="", sync_claimed_until=None, **values
+            )
     if unit_changes and connection.vendor != "postgresql":
         _units_sqlite(sorted(unit_changes.items()), at)
 
@@ -605,8 +723,9 @@ def _column(name: str) -> str:
     return connection.ops.quote_name(Service._meta.get_field(name).column)
 
 
-def _units_and_state_postgresql(unit_changes: dict[int, Decimal], states: dict[int, tuple],
-                                at) -> None:
+def _units_and_state_postgresql(
+    unit_changes: dict[int, Decimal], states: dict[int, tuple], at
+) -> None:
     """Changed units joined from a VALUES list (PostgreSQL would evaluate a long CASE per
     row), with the services' new sync state and the claim released."""
     table = connection.ops.quote_name(Service._meta.db_table)
@@ -618,7 +737,7 @@ def _units_and_state_postgresql(unit_changes: dict[int, Decimal], states: dict[i
             values = {f: v for f, v in zip(STATE_FIELDS, state, strict=True) if v is not KEEP}
             assignments = "".join(f", {_column(f)} = %s" for f in values)
             for start in range(0, len(changed), UNITS_CHUNK):
-                chunk = changed[start:start + UNITS_CHUNK]
+                chunk = changed[start : start + UNITS_CHUNK]
                 params: list = [at, *values.values()]
                 for service_id, new_units in chunk:
                     params += [service_id, str(new_units)]
@@ -630,7 +749,9 @@ def _units_and_state_postgresql(unit_changes: dict[int, Decimal], states: dict[i
                     f"CAST(v.units AS DECIMAL(12, 2)), {_column('updated_at')} = %s, "
                     f"{_column('sync_claim_token')} = '', {_column('sync_claimed_until')} = "
                     f"NULL{assignments} FROM (VALUES {rows}) AS v(id, units) "
-                    f"WHERE {table}.{_column('id')} = v.id", params)
+                    f"WHERE {table}.{_column('id')} = v.id",
+                    params,
+                )
 
 
 def _units_sqlite(changed: list[tuple[int, Decimal]], at) -> None:
@@ -640,7 +761,7 @@ def _units_sqlite(changed: list[tuple[int, Decimal]], at) -> None:
     pk = _column("id")
     with connection.cursor() as cursor:
         for start in range(0, len(changed), ID_CHUNK // 3):
-            chunk = changed[start:start + ID_CHUNK // 3]
+            chunk = changed[start : start + ID_CHUNK // 3]
             cases = " ".join(["WHEN %s THEN CAST(%s AS DECIMAL(12, 2))"] * len(chunk))
             params: list = []
             for service_id, new_units in chunk:
@@ -652,21 +773,31 @@ def _units_sqlite(changed: list[tuple[int, Decimal]], at) -> None:
             cursor.execute(
                 f"UPDATE {table} SET {_column('units')} = CASE {pk} {cases} END, "  # noqa: S608
                 f"{_column('updated_at')} = %s WHERE {pk} IN "
-                f"({', '.join(['%s'] * len(chunk))})", params)
+                f"({', '.join(['%s'] * len(chunk))})",
+                params,
+            )
 
 
 # --- manual sync ---------------------------------------------------------------------------
+
 
 def sync_one(service: Service, *, user: User | None) -> SyncRun:
     """Sync one service now, in this process: take the claim (even from a nightly job in
     flight, whose write then skips this service), then the same batch code."""
     now = timezone.now()
     token = new_token()
-    run = SyncRun.objects.create(company_id=service.company_id, trigger=SyncTrigger.MANUAL,
-                                 user=user, started_at=now, groups_total=1)
+    run = SyncRun.objects.create(
+        company_id=service.company_id,
+        trigger=SyncTrigger.MANUAL,
+        user=user,
+        started_at=now,
+        groups_total=1,
+    )
     Service.objects.filter(pk=service.pk, billing_mode=BillingMode.ICB).update(
-        sync_claim_token=token, sync_claimed_until=now + CLAIM_TTL)
-    module_id = Service.objects.filter(pk=service.pk).values_list(
-        "icb_module_id", flat=True).first()
+        sync_claim_token=token, sync_claimed_until=now + CLAIM_TTL
+    )
+    module_id = (
+        Service.objects.filter(pk=service.pk).values_list("icb_module_id", flat=True).first()
+    )
     sync_group(run.pk, Batch(token, module_id, service.pk, service.pk, [service.pk]))
     return run

@@ -21,8 +21,9 @@ class SyncTrigger(models.TextChoices):
 class SyncRun(models.Model):
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
     trigger = models.CharField(max_length=8, choices=SyncTrigger.choices)
-    user = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True,
-                             related_name="+")
+    user = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     started_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
     # A run is split into group tasks (per module, at most BATCH_SIZE services each);
@@ -45,8 +46,12 @@ class SyncRun(models.Model):
 
     @property
     def services_total(self) -> int:
-        return (self.services_ok + self.services_unchanged + self.services_failed
-                + self.services_incomplete)
+        return (
+            self.services_ok
+            + self.services_unchanged
+            + self.services_failed
+            + self.services_incomplete
+        )
 
 
 class ItemStatus(models.TextChoices):

@@ -37,8 +37,9 @@ def next_midnight(now: datetime.datetime, zone: zoneinfo.ZoneInfo | str) -> date
     return candidate.replace(tzinfo=zone, fold=0).astimezone(UTC)
 
 
-def retry_at(now: datetime.datetime, retry_count: int,
-             retry_after: float | None = None) -> datetime.datetime:
+def retry_at(
+    now: datetime.datetime, retry_count: int, retry_after: float | None = None
+) -> datetime.datetime:
     """When to try again after the `retry_count`-th failure in a row (1 = the first)."""
     delay = RETRY_BACKOFF[min(max(retry_count, 1), len(RETRY_BACKOFF)) - 1]
     if retry_after:

@@ -39,16 +39,16 @@ def resolve_icb_choice(*, company: Company, module, billing_type) -> tuple[Modul
     """The module and billing type named by their codes, or a 422 naming the field."""
     module_code = _code(module, field="module", what="module")
     type_code = _code(billing_type, field="billing_type", what="billing type")
-    found = Module.objects.filter(company=company, code=module_code,
-                                  removed_at__isnull=True).first()
+    found = Module.objects.filter(
+        company=company, code=module_code, removed_at__isnull=True
+    ).first()
     if found is None:
         raise InvalidInput(f"Unknown module “{module_code}”.", field="module")
-    kind = BillingType.objects.filter(module=found, code=type_code,
-                                      removed_at__isnull=True).first()
+    kind = BillingType.objects.filter(module=found, code=type_code, removed_at__isnull=True).first()
     if kind is None:
         raise InvalidInput(
-            f"Unknown billing type “{type_code}” for the module {found.name}.",
-            field="billing_type")
+            f"Unknown billing type “{type_code}” for the module {found.name}.", field="billing_type"
+        )
     return found, kind
 
 
@@ -59,12 +59,16 @@ def enable_icb(*, service: Service, actor, module, billing_type) -> Service:
     in flight, so a sync started with the old choice writes nothing."""
     if not hub_services.is_connected(service.company):
         raise Conflict(f"{hub_services.hub_name()} is not connected; set it up first.")
-    found, kind = resolve_icb_choice(company=service.company, module=module,
-                                     billing_type=billing_type)
+    found, kind = resolve_icb_choice(
+        company=service.company, module=module, billing_type=billing_type
+    )
     with transaction.atomic():
         locked = Service.objects.select_for_update().get(pk=service.pk)
-        same = (locked.is_icb and locked.icb_module_id == found.pk
-                and locked.icb_billing_type_id == kind.pk)
+        same = (
+            locked.is_icb
+            and locked.icb_module_id == found.pk
+            and locked.icb_billing_type_id == kind.pk
+        )
         if not same:
             locked.billing_mode = BillingMode.ICB
             locked.icb_module, locked.icb_billing_type = found, kind
@@ -94,24 +98,30 @@ def stop_icb(*, service: Service, actor) -> Service:
 def sync_now(*, service: Service, actor: User | None) -> Service:
     """A manual sync, run here and now; answers the service with its new state."""
     if not service.is_icb:
-        raise Conflict("This service is billed manually; turn on Integrated Customer "
-                       "Billing first.")
+        raise Conflict(
+            "This service is billed manually; turn on Integrated Customer Billing first."
+        )
     engine.sync_one(service, user=actor if isinstance(actor, User) and actor.pk else None)
     return _reloaded(service)
 
 
 def _reloaded(service: Service) -> Service:
-    fresh = (Service.objects.select_related("contract__account", "icb_module",
-                                            "icb_billing_type").get(pk=service.pk))
+    fresh = Service.objects.select_related(
+        "contract__account", "icb_module", "icb_billing_type"
+    ).get(pk=service.pk)
     return fresh
 
 
 # --- reads ------------------------------------------------------------------------------------
 
+
 def mapped_module_ids(*, company: Company, account_id: int) -> set[int]:
     """Modules in which the account has at least one organization mapped (live)."""
-    return set(Mapping.objects.filter(company=company, account_id=account_id)
-               .values_list("module_id", flat=True).distinct())
+    return set(
+        Mapping.objects.filter(company=company, account_id=account_id)
+        .values_list("module_id", flat=True)
+        .distinct()
+    )
 
 
 def icb_display(service: Service, mapped_modules: set[int] | None = None) -> dict | None:
@@ -121,8 +131,9 @@ def icb_display(service: Service, mapped_modules: set[int] | None = None) -> dic
     if not service.is_icb:
         return None
     if mapped_modules is None:
-        mapped_modules = mapped_module_ids(company=service.company,
-                                           account_id=service.contract.account_id)
+        mapped_modules = mapped_module_ids(
+            company=service.company, account_id=service.contract.account_id
+        )
     incomplete = service.icb_module_id not in mapped_modules
     if incomplete:
         state, message = SyncStatus.MAPPING_INCOMPLETE, engine.MAPPING_INCOMPLETE_MESSAGE
@@ -131,21 +142,32 @@ def icb_display(service: Service, mapped_modules: set[int] | None = None) -> dic
         if state == SyncStatus.MAPPING_INCOMPLETE:
             state = SyncStatus.NEVER if service.last_sync_at is None else SyncStatus.OK
         message = service.icb_message if state == SyncStatus.ERROR else ""
-    return {"state": state, "message": message, "mapped": not incomplete,
-            "last_sync_at": service.last_sync_at, "next_sync_at": service.next_sync_at}
+    return {
+        "state": state,
+        "message": message,
+        "mapped": not incomplete,
+        "last_sync_at": service.last_sync_at,
+        "next_sync_at": service.next_sync_at,
+    }
 
 
 def run_list(*, company: Company) -> QuerySet[SyncRun]:
-    return SyncRun.objects.filter(company=company).select_related("user").order_by(
-        "-started_at", "-id")
+    return (
+        SyncRun.objects.filter(company=company)
+        .select_related("user")
+        .order_by("-started_at", "-id")
+    )
 
 
 def run_get(*, company: Company, run_id) -> SyncRun:
     from icb.contracts.selectors import valid_id
 
     pk = valid_id(run_id)
-    run = SyncRun.objects.filter(company=company, pk=pk).select_related("user").first() \
-        if pk else None
+    run = (
+        SyncRun.objects.filter(company=company, pk=pk).select_related("user").first()
+        if pk
+        else None
+    )
     if run is None:
         raise Http404("Unknown sync run.")
     return run
@@ -155,6 +177,7 @@ def run_get(*, company: Company, run_id) -> SyncRun:
 class RunService:
     """One line of a run's services: a unit change or a run item, alike for pages and
     the API."""
+
     service: Service
     status: str
     old_units: Decimal | None
@@ -175,9 +198,11 @@ class RunServices:
     countable, so it paginates like a queryset (two queries per page)."""
 
     def __init__(self, run: SyncRun, status: str = ""):
-        self.changes = ServiceUnitChange.objects.filter(
-            company_id=run.company_id, sync_run_id=run.pk).select_related(
-            "service__contract__account").order_by("id")
+        self.changes = (
+            ServiceUnitChange.objects.filter(company_id=run.company_id, sync_run_id=run.pk)
+            .select_related("service__contract__account")
+            .order_by("id")
+        )
         self.items = run.items.select_related("service__contract__account").order_by("id")
         if status == ItemStatus.CHANGED:
             self.items = self.items.none()
@@ -200,11 +225,19 @@ class RunServices:
     def __getitem__(self, window: slice) -> list[RunService]:
         start, stop = window.start or 0, window.stop
         changes = self._count_changes()
-        rows = [RunService(c.service, ItemStatus.CHANGED, c.old_units, c.new_units, "")
-                for c in self.changes[start:min(stop, changes)]] if start < changes else []
+        rows = (
+            [
+                RunService(c.service, ItemStatus.CHANGED, c.old_units, c.new_units, "")
+                for c in self.changes[start : min(stop, changes)]
+            ]
+            if start < changes
+            else []
+        )
         if stop > changes:
-            rows += [RunService(i.service, i.status, i.old_units, i.new_units, i.message)
-                     for i in self.items[max(start - changes, 0):stop - changes]]
+            rows += [
+                RunService(i.service, i.status, i.old_units, i.new_units, i.message)
+                for i in self.items[max(start - changes, 0) : stop - changes]
+            ]
         return rows
 
 

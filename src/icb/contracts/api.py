@@ -24,10 +24,12 @@ router = Router(tags=["contracts"])
 # (non-negative, at most two decimal places, finite, at most 10 digits before the point).
 DecimalIn = Annotated[
     Any,
-    WithJsonSchema({
-        "anyOf": [{"type": "string", "pattern": r"^\d{1,10}(\.\d{1,2})?$"}, {"type": "number"}],
-        "description": "A non-negative decimal with at most two decimal places.",
-    }),
+    WithJsonSchema(
+        {
+            "anyOf": [{"type": "string", "pattern": r"^\d{1,10}(\.\d{1,2})?$"}, {"type": "number"}],
+            "description": "A non-negative decimal with at most two decimal places.",
+        }
+    ),
 ]
 DecimalOut = Annotated[
     str,
@@ -40,6 +42,7 @@ def _money(value) -> str | None:
 
 
 # --- schemas -------------------------------------------------------------------------
+
 
 class AccountRef(Schema):
     id: int
@@ -118,8 +121,10 @@ class ServiceOut(Schema):
         return {
             "module": obj.icb_module.code if obj.icb_module_id else None,
             "billing_type": obj.icb_billing_type.code if obj.icb_billing_type_id else None,
-            "status": obj.icb_status, "message": obj.icb_message,
-            "last_sync_at": obj.last_sync_at, "next_sync_at": obj.next_sync_at,
+            "status": obj.icb_status,
+            "message": obj.icb_message,
+            "last_sync_at": obj.last_sync_at,
+            "next_sync_at": obj.next_sync_at,
         }
 
     @staticmethod
@@ -194,6 +199,7 @@ class UnitChangePage(Schema):
 
 # --- helpers -------------------------------------------------------------------------
 
+
 def _page(queryset, page, page_size):
     return paginate(queryset, page, page_size or settings.ICB_API_PAGE_SIZE)
 
@@ -207,10 +213,16 @@ def _changes(payload: Schema) -> dict:
 
 # --- contracts -----------------------------------------------------------------------
 
+
 @router.get("/contracts", response=ContractPage, summary="List contracts")
-def list_contracts(request, q: str = "", account_id: int | None = None,
-                   status: str | None = None, page: int = 1,
-                   page_size: int | None = None):
+def list_contracts(
+    request,
+    q: str = "",
+    account_id: int | None = None,
+    status: str | None = None,
+    page: int = 1,
+    page_size: int | None = None,
+):
     """Filter by a search on account name or code (`q`), `account_id` and `status`."""
     require(request.user, Area.CONTRACTS, Level.VIEW)
     if status and status not in ContractStatus.values:
@@ -247,22 +259,28 @@ def update_contract(request, contract_id: int, payload: ContractPatch):
 
 # --- services ------------------------------------------------------------------------
 
-@router.get("/contracts/{contract_id}/services", response=ServicePage,
-            summary="List a contract's services")
+
+@router.get(
+    "/contracts/{contract_id}/services", response=ServicePage, summary="List a contract's services"
+)
 def list_services(request, contract_id: int, page: int = 1, page_size: int | None = None):
     require(request.user, Area.CONTRACTS, Level.VIEW)
     contract = selectors.contract_get(company=request.company, contract_id=contract_id)
     result = _page(
-        selectors.service_list(contract=contract).select_related("icb_module",
-                                                                 "icb_billing_type"),
-        page, page_size)
+        selectors.service_list(contract=contract).select_related("icb_module", "icb_billing_type"),
+        page,
+        page_size,
+    )
     for service in result.items:
         service.contract = contract
     return result
 
 
-@router.post("/contracts/{contract_id}/services", response={201: ServiceOut},
-             summary="Add a service to a contract")
+@router.post(
+    "/contracts/{contract_id}/services",
+    response={201: ServiceOut},
+    summary="Add a service to a contract",
+)
 def create_service(request, contract_id: int, payload: ServiceIn):
     require(request.user, Area.CONTRACTS, Level.MODIFY)
     contract = selectors.contract_get(company=request.company, contract_id=contract_id)
@@ -292,8 +310,11 @@ def delete_service(request, service_id: int):
     return Status(204, None)
 
 
-@router.get("/services/{service_id}/history", response=UnitChangePage,
-            summary="A service's unit history, newest first")
+@router.get(
+    "/services/{service_id}/history",
+    response=UnitChangePage,
+    summary="A service's unit history, newest first",
+)
 def service_history(request, service_id: int, page: int = 1, page_size: int | None = None):
     require(request.user, Area.CONTRACTS, Level.VIEW)
     service = selectors.service_get(company=request.company, service_id=service_id)

@@ -29,7 +29,9 @@ class ContractForm(AccessibleForm):
     name = forms.CharField(label="Contract name", max_length=200)
     start_date = forms.DateField(label="Start date", widget=DATE_WIDGET)
     end_date = forms.DateField(
-        label="End date", required=False, widget=DATE_WIDGET,
+        label="End date",
+        required=False,
+        widget=DATE_WIDGET,
         help_text="Leave empty for a contract that runs until ended.",
     )
     billing_frequency = forms.ChoiceField(
@@ -48,16 +50,21 @@ class ContractForm(AccessibleForm):
 class ServiceForm(AccessibleForm):
     name = forms.CharField(label="Service name", max_length=200)
     unit_price = forms.CharField(
-        label="Unit price", max_length=40,
+        label="Unit price",
+        max_length=40,
         widget=forms.TextInput(attrs=DECIMAL_ATTRS),
         help_text="In the contract's currency, at most two decimal places.",
     )
     units = forms.CharField(
-        label="Units", max_length=40, widget=forms.TextInput(attrs=DECIMAL_ATTRS),
+        label="Units",
+        max_length=40,
+        widget=forms.TextInput(attrs=DECIMAL_ATTRS),
         help_text="Zero or more, at most two decimal places.",
     )
     description = forms.CharField(
-        label="Description", max_length=500, required=False,
+        label="Description",
+        max_length=500,
+        required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
 

@@ -152,8 +152,9 @@ class ServiceUnitChange(models.Model):
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
     # Indexed by (service, changed_at) below; a second index on service alone would only
     # slow down the nightly sync's inserts.
-    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="unit_changes",
-                                db_index=False)
+    service = models.ForeignKey(
+        Service, on_delete=models.CASCADE, related_name="unit_changes", db_index=False
+    )
     old_units = models.DecimalField(max_digits=12, decimal_places=2, null=True)
     new_units = models.DecimalField(max_digits=12, decimal_places=2)
     changed_at = models.DateTimeField(default=timezone.now)
@@ -170,8 +171,11 @@ class ServiceUnitChange(models.Model):
         indexes = [
             models.Index(fields=["service", "-changed_at"]),
             # A sync run's page lists its unit changes from here (not copied to its items).
-            models.Index(fields=["sync_run_id"], name="unit_change_sync_run",
-                         condition=models.Q(sync_run_id__isnull=False)),
+            models.Index(
+                fields=["sync_run_id"],
+                name="unit_change_sync_run",
+                condition=models.Q(sync_run_id__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -29,8 +29,9 @@ def _clean_search(text) -> str:
     return str(text or "").replace("\x00", "").strip()[:200]
 
 
-def contract_list(*, company: Company, q: str = "", account_id=None,
-                  status: str | None = None) -> QuerySet[Contract]:
+def contract_list(
+    *, company: Company, q: str = "", account_id=None, status: str | None = None
+) -> QuerySet[Contract]:
     """Contracts of the company with their account and the number of services, filtered
     by a search on account name or code (or the contract's name), an account and a
     status. An unknown account or status simply matches nothing."""
@@ -71,7 +72,8 @@ def contract_get(*, company: Company, contract_id) -> Contract:
     pk = valid_id(contract_id)
     contract = (
         Contract.objects.filter(company=company, pk=pk).select_related("account").first()
-        if pk else None
+        if pk
+        else None
     )
     if contract is None:
         raise Http404("Unknown contract.")
@@ -89,9 +91,7 @@ def services_total(services) -> Decimal:
 def service_get(*, company: Company, service_id, contract_id=None) -> Service:
     """A service of the company (and of that contract, when given), or 404."""
     pk = valid_id(service_id)
-    services = Service.objects.filter(company=company, pk=pk).select_related(
-        "contract__account"
-    )
+    services = Service.objects.filter(company=company, pk=pk).select_related("contract__account")
     if contract_id is not None:
         services = services.filter(contract_id=valid_id(contract_id) or 0)
     service = services.first() if pk else None

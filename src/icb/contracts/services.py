@@ -33,15 +33,26 @@ MAX_DIGITS = 12
 MAX_ID = 2**63 - 1
 
 CONTRACT_FIELDS = (
-    "account_id", "name", "start_date", "end_date", "billing_frequency", "currency", "status",
+    "account_id",
+    "name",
+    "start_date",
+    "end_date",
+    "billing_frequency",
+    "currency",
+    "status",
 )
 SERVICE_FIELDS = ("name", "description", "unit_price", "units")
 
-_LABELS = {"unit_price": "Unit price", "units": "Units", "start_date": "Start date",
-           "end_date": "End date"}
+_LABELS = {
+    "unit_price": "Unit price",
+    "units": "Units",
+    "start_date": "Start date",
+    "end_date": "End date",
+}
 
 
 # --- parsing -------------------------------------------------------------------------
+
 
 def parse_decimal(value, *, field: str) -> Decimal:
     """A non-negative amount with at most two decimal places, from a Decimal, an int, a
@@ -75,7 +86,8 @@ def parse_decimal(value, *, field: str) -> Decimal:
     if value != 0 and value.adjusted() >= MAX_DIGITS - DECIMAL_PLACES:
         raise InvalidInput(
             f"{label}: the number is too large (at most {MAX_DIGITS - DECIMAL_PLACES} digits "
-            "before the decimal point).", field=field,
+            "before the decimal point).",
+            field=field,
         )
     if value != 0 and value.adjusted() < -DECIMAL_PLACES:
         raise InvalidInput(f"{label}: use at most {DECIMAL_PLACES} decimal places.", field=field)
@@ -155,6 +167,7 @@ def _actor_user(actor) -> User | None:
 
 # --- contracts -----------------------------------------------------------------------
 
+
 def _apply_contract_changes(contract: Contract, changes: dict) -> None:
     unknown = set(changes) - set(CONTRACT_FIELDS)
     if unknown:
@@ -170,8 +183,10 @@ def _apply_contract_changes(contract: Contract, changes: dict) -> None:
         contract.end_date = parse_date(changes["end_date"], field="end_date", required=False)
     if "billing_frequency" in changes:
         contract.billing_frequency = _choice(
-            changes["billing_frequency"], BillingFrequency.choices,
-            field="billing_frequency", what="billing frequency",
+            changes["billing_frequency"],
+            BillingFrequency.choices,
+            field="billing_frequency",
+            what="billing frequency",
         )
     if "currency" in changes:
         contract.currency = _currency(changes["currency"])
@@ -181,15 +196,31 @@ def _apply_contract_changes(contract: Contract, changes: dict) -> None:
         )
 
 
-def contract_create(*, company: Company, actor, account_id, name: str, start_date,
-                    end_date=None, billing_frequency: str, currency: str,
-                    status: str = ContractStatus.ACTIVE) -> Contract:
+def contract_create(
+    *,
+    company: Company,
+    actor,
+    account_id,
+    name: str,
+    start_date,
+    end_date=None,
+    billing_frequency: str,
+    currency: str,
+    status: str = ContractStatus.ACTIVE,
+) -> Contract:
     contract = Contract(company=company)
-    _apply_contract_changes(contract, {
-        "account_id": account_id, "name": name, "start_date": start_date,
-        "end_date": end_date, "billing_frequency": billing_frequency,
-        "currency": currency, "status": status,
-    })
+    _apply_contract_changes(
+        contract,
+        {
+            "account_id": account_id,
+            "name": name,
+            "start_date": start_date,
+            "end_date": end_date,
+            "billing_frequency": billing_frequency,
+            "currency": currency,
+            "status": status,
+        },
+    )
     full_clean_or_raise(contract)
     contract.save()
     return contract
@@ -204,8 +235,10 @@ def contract_update(*, contract: Contract, actor, **changes) -> Contract:
 
 # --- services ------------------------------------------------------------------------
 
-def service_create(*, contract: Contract, actor, name: str, unit_price, units,
-                   description: str = "") -> Service:
+
+def service_create(
+    *, contract: Contract, actor, name: str, unit_price, units, description: str = ""
+) -> Service:
     service = Service(
         company_id=contract.company_id,
         contract=contract,
@@ -218,9 +251,13 @@ def service_create(*, contract: Contract, actor, name: str, unit_price, units,
     with transaction.atomic():
         service.save()
         ServiceUnitChange.objects.create(
-            company_id=service.company_id, service=service, old_units=None,
-            new_units=service.units, source=UnitChangeSource.CREATED,
-            user=_actor_user(actor), changed_at=service.created_at,
+            company_id=service.company_id,
+            service=service,
+            old_units=None,
+            new_units=service.units,
+            source=UnitChangeSource.CREATED,
+            user=_actor_user(actor),
+            changed_at=service.created_at,
         )
     return service
 
@@ -247,16 +284,22 @@ def service_update(*, service: Service, actor, **changes) -> Service:
         if locked.is_icb and "units" in parsed and parsed["units"] != old_units:
             raise Conflict(
                 "The units of this service come from Integrated Customer Billing. Stop "
-                "Integrated Customer Billing to edit them by hand.", field="units")
+                "Integrated Customer Billing to edit them by hand.",
+                field="units",
+            )
         for field, value in parsed.items():
             setattr(locked, field, value)
         full_clean_or_raise(locked)
         locked.save()
         if locked.units != old_units:
             ServiceUnitChange.objects.create(
-                company_id=locked.company_id, service=locked, old_units=old_units,
-                new_units=locked.units, source=UnitChangeSource.USER,
-                user=_actor_user(actor), changed_at=locked.updated_at,
+                company_id=locked.company_id,
+                service=locked,
+                old_units=old_units,
+                new_units=locked.units,
+                source=UnitChangeSource.USER,
+                user=_actor_user(actor),
+                changed_at=locked.updated_at,
             )
     if Service.contract.is_cached(service):
         locked.contract = service.contract

@@ -33,16 +33,23 @@ def _contract_or_404(request, contract_id):
 
 def _contract_initial(contract) -> dict:
     return {
-        "account_id": str(contract.account_id), "name": contract.name,
-        "start_date": contract.start_date, "end_date": contract.end_date,
-        "billing_frequency": contract.billing_frequency, "currency": contract.currency,
+        "account_id": str(contract.account_id),
+        "name": contract.name,
+        "start_date": contract.start_date,
+        "end_date": contract.end_date,
+        "billing_frequency": contract.billing_frequency,
+        "currency": contract.currency,
         "status": contract.status,
     }
 
 
 def _service_initial(service) -> dict:
-    return {"name": service.name, "unit_price": service.unit_price,
-            "units": service.units, "description": service.description}
+    return {
+        "name": service.name,
+        "unit_price": service.unit_price,
+        "units": service.units,
+        "description": service.description,
+    }
 
 
 @area_required(Area.CONTRACTS)
@@ -52,10 +59,17 @@ def contract_list(request):
     contracts = selectors.contract_list(company=request.company, q=q, status=status or None)
     page = paginate(contracts, request.GET.get("page"), LIST_PAGE_SIZE)
     selectors.attach_totals(page.items)
-    return render(request, "contracts/list.html", {
-        "page": page, "q": q, "status": status, "statuses": ContractStatus.choices,
-        "can_modify": _can_modify(request),
-    })
+    return render(
+        request,
+        "contracts/list.html",
+        {
+            "page": page,
+            "q": q,
+            "status": status,
+            "statuses": ContractStatus.choices,
+            "can_modify": _can_modify(request),
+        },
+    )
 
 
 @area_required(Area.CONTRACTS)
@@ -79,9 +93,13 @@ def contract_create(request):
                 return redirect("contracts:detail", contract_id=contract.pk)
     else:
         form = ContractForm(
-            accounts=accounts, auto_id="contract-%s",
-            initial={"currency": request.company.currency, "status": ContractStatus.ACTIVE,
-                     "account_id": request.GET.get("account", "")},
+            accounts=accounts,
+            auto_id="contract-%s",
+            initial={
+                "currency": request.company.currency,
+                "status": ContractStatus.ACTIVE,
+                "account_id": request.GET.get("account", ""),
+            },
         )
     return render(request, "contracts/create.html", {"form": form})
 
@@ -99,42 +117,70 @@ def _icb_services():
 
 
 def _posted_icb(request) -> tuple[str, str]:
-    return (request.POST.get("icb_module", "").strip()[:64],
-            request.POST.get("icb_billing_type", "").strip()[:64])
+    return (
+        request.POST.get("icb_module", "").strip()[:64],
+        request.POST.get("icb_billing_type", "").strip()[:64],
+    )
 
 
-def _render_detail(request, contract, *, contract_form=None, service_form=None, tab=None,
-                   open_dialog=False, icb_module=None, icb_billing_type=None, icb_error=""):
+def _render_detail(
+    request,
+    contract,
+    *,
+    contract_form=None,
+    service_form=None,
+    tab=None,
+    open_dialog=False,
+    icb_module=None,
+    icb_billing_type=None,
+    icb_error="",
+):
     can_modify = _can_modify(request)
     accounts = selectors.account_choices(company=request.company, include_id=contract.account_id)
     if contract_form is None:
         contract_form = ContractForm(
-            initial=_contract_initial(contract), accounts=accounts, read_only=not can_modify,
+            initial=_contract_initial(contract),
+            accounts=accounts,
+            read_only=not can_modify,
             auto_id="contract-%s",
         )
     if service_form is None:
-        service_form = ServiceForm(initial={"units": "1"}, auto_id="service-%s",
-                                   currency=contract.currency)
-    service_rows = list(selectors.service_list(contract=contract).select_related(
-        "icb_module", "icb_billing_type"))
+        service_form = ServiceForm(
+            initial={"units": "1"}, auto_id="service-%s", currency=contract.currency
+        )
+    service_rows = list(
+        selectors.service_list(contract=contract).select_related("icb_module", "icb_billing_type")
+    )
     icb_services = _icb_services()
     if any(row.is_icb for row in service_rows):
-        mapped = icb_services.mapped_module_ids(company=request.company,
-                                                account_id=contract.account_id)
+        mapped = icb_services.mapped_module_ids(
+            company=request.company, account_id=contract.account_id
+        )
         for row in service_rows:
             row.icb_display = icb_services.icb_display(row, mapped)
-    icb = _icb_views().icb_tab_context(request, contract, module=icb_module,
-                                       billing_type=icb_billing_type, error=icb_error)
+    icb = _icb_views().icb_tab_context(
+        request, contract, module=icb_module, billing_type=icb_billing_type, error=icb_error
+    )
     if tab not in TABS:
         tab = request.GET.get("tab")
     if tab not in TABS:
         tab = "general"
-    return render(request, "contracts/detail.html", {
-        "contract": contract, "contract_form": contract_form, "service_form": service_form,
-        "services": service_rows, "total": selectors.services_total(service_rows),
-        "tab": tab, "open_dialog": open_dialog, "can_modify": can_modify,
-        "icb": icb, "icb_selected": bool(icb_error),
-    })
+    return render(
+        request,
+        "contracts/detail.html",
+        {
+            "contract": contract,
+            "contract_form": contract_form,
+            "service_form": service_form,
+            "services": service_rows,
+            "total": selectors.services_total(service_rows),
+            "tab": tab,
+            "open_dialog": open_dialog,
+            "can_modify": can_modify,
+            "icb": icb,
+            "icb_selected": bool(icb_error),
+        },
+    )
 
 
 @area_required(Area.CONTRACTS)
@@ -172,8 +218,12 @@ def service_create(request, contract_id):
                 )
                 if module:
                     try:
-                        _icb_services().enable_icb(service=service, actor=request.user,
-                                                   module=module, billing_type=billing_type)
+                        _icb_services().enable_icb(
+                            service=service,
+                            actor=request.user,
+                            module=module,
+                            billing_type=billing_type,
+                        )
                     except ServiceError as exc:
                         icb_error = exc.message
                         raise
@@ -183,8 +233,16 @@ def service_create(request, contract_id):
         else:
             messages.success(request, f"Service “{service.name}” was added.")
             return redirect(reverse("contracts:detail", args=[contract.pk]) + "?tab=billing")
-    return _render_detail(request, contract, service_form=form, tab="billing", open_dialog=True,
-                          icb_module=module, icb_billing_type=billing_type, icb_error=icb_error)
+    return _render_detail(
+        request,
+        contract,
+        service_form=form,
+        tab="billing",
+        open_dialog=True,
+        icb_module=module,
+        icb_billing_type=billing_type,
+        icb_error=icb_error,
+    )
 
 
 def _service_or_404(request, contract_id, service_id):
@@ -197,26 +255,47 @@ def _lock_units(form, service) -> None:
     """While ICB is active the units come from the sync: shown, not editable."""
     if service.is_icb:
         form.fields["units"].disabled = True
-        form.fields["units"].help_text = ("Synced by Integrated Customer Billing; stop it to "
-                                          "edit the units by hand.")
+        form.fields["units"].help_text = (
+            "Synced by Integrated Customer Billing; stop it to edit the units by hand."
+        )
 
 
-def _render_service(request, service, *, form=None, icb_module=None, icb_billing_type=None,
-                    icb_error=""):
+def _render_service(
+    request, service, *, form=None, icb_module=None, icb_billing_type=None, icb_error=""
+):
     can_modify = _can_modify(request)
     if form is None:
-        form = ServiceForm(initial=_service_initial(service), read_only=not can_modify,
-                           auto_id="service-%s", currency=service.contract.currency)
+        form = ServiceForm(
+            initial=_service_initial(service),
+            read_only=not can_modify,
+            auto_id="service-%s",
+            currency=service.contract.currency,
+        )
     _lock_units(form, service)
-    history = paginate(selectors.service_history(service=service), request.GET.get("page"),
-                       HISTORY_PAGE_SIZE)
-    icb = _icb_views().icb_tab_context(request, service.contract, service, module=icb_module,
-                                       billing_type=icb_billing_type, error=icb_error)
-    return render(request, "contracts/service_detail.html", {
-        "service": service, "contract": service.contract, "form": form,
-        "history": history, "can_modify": can_modify, "icb": icb,
-        "icb_selected": bool(icb_error),
-    })
+    history = paginate(
+        selectors.service_history(service=service), request.GET.get("page"), HISTORY_PAGE_SIZE
+    )
+    icb = _icb_views().icb_tab_context(
+        request,
+        service.contract,
+        service,
+        module=icb_module,
+        billing_type=icb_billing_type,
+        error=icb_error,
+    )
+    return render(
+        request,
+        "contracts/service_detail.html",
+        {
+            "service": service,
+            "contract": service.contract,
+            "form": form,
+            "history": history,
+            "can_modify": can_modify,
+            "icb": icb,
+            "icb_selected": bool(icb_error),
+        },
+    )
 
 
 @area_required(Area.CONTRACTS)
@@ -225,8 +304,12 @@ def service_detail(request, contract_id, service_id):
     service = _service_or_404(request, contract_id, service_id)
     if request.method != "POST":
         return _render_service(request, service)
-    form = ServiceForm(request.POST, initial=_service_initial(service), auto_id="service-%s",
-                       currency=service.contract.currency)
+    form = ServiceForm(
+        request.POST,
+        initial=_service_initial(service),
+        auto_id="service-%s",
+        currency=service.contract.currency,
+    )
     _lock_units(form, service)
     module, billing_type = _posted_icb(request)
     icb_error = ""
@@ -237,12 +320,15 @@ def service_detail(request, contract_id, service_id):
         icb_services = _icb_services()
         try:
             with transaction.atomic():
-                service = services.service_update(service=service, actor=request.user,
-                                                  **changes)
+                service = services.service_update(service=service, actor=request.user, **changes)
                 try:
                     if module:
-                        icb_services.enable_icb(service=service, actor=request.user,
-                                                module=module, billing_type=billing_type)
+                        icb_services.enable_icb(
+                            service=service,
+                            actor=request.user,
+                            module=module,
+                            billing_type=billing_type,
+                        )
                     elif service.is_icb and "icb_module" in request.POST:
                         icb_services.stop_icb(service=service, actor=request.user)
                 except ServiceError as exc:
@@ -254,10 +340,17 @@ def service_detail(request, contract_id, service_id):
             service = _service_or_404(request, contract_id, service_id)
         else:
             messages.success(request, "The service was saved.")
-            return redirect("contracts:service_detail", contract_id=contract_id,
-                            service_id=service.pk)
-    return _render_service(request, service, form=form, icb_module=module,
-                           icb_billing_type=billing_type, icb_error=icb_error)
+            return redirect(
+                "contracts:service_detail", contract_id=contract_id, service_id=service.pk
+            )
+    return _render_service(
+        request,
+        service,
+        form=form,
+        icb_module=module,
+        icb_billing_type=billing_type,
+        icb_error=icb_error,
+    )
 
 
 @area_required(Area.CONTRACTS)

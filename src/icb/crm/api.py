@@ -118,8 +118,13 @@ def list_accounts(request, filters: Query[AccountFilters]):
         company=request.company, name=filters.name, code=filters.code, active=filters.active
     )
     page = paginate(qs, filters.page, filters.page_size)
-    return {"items": page.items, "count": page.count, "page": page.page,
-            "pages": page.pages, "page_size": page.page_size}
+    return {
+        "items": page.items,
+        "count": page.count,
+        "page": page.page,
+        "pages": page.pages,
+        "page_size": page.page_size,
+    }
 
 
 @router.post("/accounts", response={201: AccountOut})
@@ -144,6 +149,7 @@ def update_account(request, account_id: int, payload: AccountPatch):
     account = selectors.account_get(company=request.company, account_id=account_id)
     with _api_field_names():
         return services.account_update(
-            account=account, actor=request.user,
+            account=account,
+            actor=request.user,
             **_model_fields(payload.model_dump(exclude_unset=True)),
         )

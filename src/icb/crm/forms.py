@@ -15,15 +15,22 @@ def _text(field_name: str, **kwargs) -> forms.CharField:
 class AccountForm(forms.Form):
     name = _text("name", required=True)
     code = _text(
-        "code", required=True, validators=[account_code_validator],
+        "code",
+        required=True,
+        validators=[account_code_validator],
         help_text="Unique in your company. Letters, digits, dots, dashes and underscores.",
     )
     is_active = forms.BooleanField(required=False, label="Active", initial=True)
-    email = forms.EmailField(required=False, label="Email",
-                             max_length=Account._meta.get_field("email").max_length)
+    email = forms.EmailField(
+        required=False, label="Email", max_length=Account._meta.get_field("email").max_length
+    )
     phone = _text("phone")
-    website = forms.URLField(required=False, label="Website", assume_scheme="https",
-                             max_length=Account._meta.get_field("website").max_length)
+    website = forms.URLField(
+        required=False,
+        label="Website",
+        assume_scheme="https",
+        max_length=Account._meta.get_field("website").max_length,
+    )
     address_line1 = _text("address_line1")
     address_line2 = _text("address_line2")
     city = _text("city")

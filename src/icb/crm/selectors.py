@@ -22,8 +22,13 @@ def accounts_of(*, company: Company) -> QuerySet[Account]:
     return Account.objects.filter(company=company)
 
 
-def account_list(*, company: Company, name: str | None = None, code: str | None = None,
-                 active: bool | None = None) -> QuerySet[Account]:
+def account_list(
+    *,
+    company: Company,
+    name: str | None = None,
+    code: str | None = None,
+    active: bool | None = None,
+) -> QuerySet[Account]:
     """The accounts of a company, filtered, in name order.
 
     name and code are case-insensitive "contains" filters; active is True, False or

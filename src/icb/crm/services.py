@@ -10,8 +10,19 @@ from .models import Account
 
 # The fields a user may set; company, id and timestamps are never taken from input.
 EDITABLE_FIELDS = (
-    "name", "code", "is_active", "email", "phone", "website", "address_line1",
-    "address_line2", "city", "region", "postal_code", "country", "notes",
+    "name",
+    "code",
+    "is_active",
+    "email",
+    "phone",
+    "website",
+    "address_line1",
+    "address_line2",
+    "city",
+    "region",
+    "postal_code",
+    "country",
+    "notes",
 )
 NOTES_MAX_LENGTH = 10_000
 DUPLICATE_CODE = "An account with this code already exists."

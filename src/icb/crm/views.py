@@ -27,9 +27,15 @@ def account_list(request):
     filter_form = AccountFilterForm(request.GET)
     qs = selectors.account_list(company=request.company, **filter_form.filters())
     page = paginate(qs, request.GET.get("page"), PAGE_SIZE)
-    return render(request, "crm/account_list.html", {
-        "filter_form": filter_form, "page": page, "can_modify": _can_modify(request),
-    })
+    return render(
+        request,
+        "crm/account_list.html",
+        {
+            "filter_form": filter_form,
+            "page": page,
+            "can_modify": _can_modify(request),
+        },
+    )
 
 
 @area_required(Area.CRM_ACCOUNTS)
@@ -58,9 +64,7 @@ def account_detail(request, account_id: int):
         form = AccountForm.for_account(account, request.POST)
         if form.is_valid():
             try:
-                services.account_update(
-                    account=account, actor=request.user, **form.cleaned_data
-                )
+                services.account_update(account=account, actor=request.user, **form.cleaned_data)
             except ServiceError as exc:
                 apply_errors(form, exc)
             else:
@@ -71,11 +75,15 @@ def account_detail(request, account_id: int):
     if not can_modify:
         make_read_only(form)
     tab = request.GET.get("tab")
-    return render(request, "crm/account_detail.html", {
-        "account": account,
-        "form": form,
-        "can_modify": can_modify,
-        "contracts": selectors.account_contracts(account=account),
-        "itc_mapping": account_mapping_section(request, account),
-        "active_tab": tab if tab in TABS and request.method != "POST" else "general",
-    })
+    return render(
+        request,
+        "crm/account_detail.html",
+        {
+            "account": account,
+            "form": form,
+            "can_modify": can_modify,
+            "contracts": selectors.account_contracts(account=account),
+            "itc_mapping": account_mapping_section(request, account),
+            "active_tab": tab if tab in TABS and request.method != "POST" else "general",
+        },
+    )

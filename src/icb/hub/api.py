@@ -62,11 +62,13 @@ def _hub_state(company) -> dict:
     if connection is None:
         return {"connected": False, "hub_name": services.hub_name()}
     return {
-        "connected": True, "hub_name": services.hub_name(),
+        "connected": True,
+        "hub_name": services.hub_name(),
         "connected_at": connection.connected_at,
         "connected_by": connection.connected_by.email if connection.connected_by else None,
         "last_directory_refresh": connection.last_refresh_at,
-        "last_error": connection.last_error or None, "last_error_at": connection.last_error_at,
+        "last_error": connection.last_error or None,
+        "last_error_at": connection.last_error_at,
     }
 
 
@@ -102,18 +104,27 @@ def modules(request):
 
 
 @router.get("/modules/{code}/organizations", response=OrganizationPage)
-def organizations(request, code: str, search: str = "", parent: str | None = None,
-                  cursor: str | None = None, limit: int = 50):
+def organizations(
+    request,
+    code: str,
+    search: str = "",
+    parent: str | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+):
     _require_directory_reader(request.user)
     module = selectors.module_get(company=request.company, code=code)
     page, next_cursor = selectors.organization_search(
-        module=module, search=search.strip()[:100], parent=parent, cursor=cursor, limit=limit)
+        module=module, search=search.strip()[:100], parent=parent, cursor=cursor, limit=limit
+    )
     return {"items": [_org_out(o) for o in page], "next_cursor": next_cursor}
 
 
 def _org_out(org) -> dict:
-    return {"id": org.external_id, "name": org.name, "parent_id": org.parent_external_id or None,
-            "status": org.status, "removed": org.removed_at is not None}
-
-
-
+    return {
+        "id": org.external_id,
+        "name": org.name,
+        "parent_id": org.parent_external_id or None,
+        "status": org.status,
+        "removed": org.removed_at is not None,
+    }

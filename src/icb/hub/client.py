@@ -31,8 +31,14 @@ USAGE_IDS_PER_REQUEST = 1000
 class HubError(Exception):
     """A failure talking to the hub, with a message a person understands."""
 
-    def __init__(self, message: str, *, code: str = "hub_error", retryable: bool = True,
-                 retry_after: float | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str = "hub_error",
+        retryable: bool = True,
+        retry_after: float | None = None,
+    ):
         super().__init__(message)
         self.message = message
         self.code = code
@@ -44,11 +50,13 @@ class HubUnauthorized(HubError):
     def __init__(self, message: str | None = None):
         super().__init__(
             message or f"{settings.ICB_HUB_NAME} refused our credentials; reconnect the hub.",
-            code="unauthorized", retryable=False,
+            code="unauthorized",
+            retryable=False,
         )
 
 
 # --- the shapes of the hub's answers -------------------------------------------------
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
@@ -132,6 +140,7 @@ class UsageResult:
 
 # --- OAuth 2 (authorization code with PKCE) -------------------------------------------
 
+
 def _oauth_client(redirect_uri: str | None = None) -> OAuth2Client:
     return OAuth2Client(
         client_id=settings.ICB_HUB_CLIENT_ID,
@@ -158,8 +167,7 @@ def authorization_url(*, redirect_uri: str, state: str, code_verifier: str) -> s
 
 def _token_set(token: dict) -> TokenSet:
     if not token.get("access_token"):
-        raise HubError(f"{settings.ICB_HUB_NAME} did not return an access token.",
-                       retryable=False)
+        raise HubError(f"{settings.ICB_HUB_NAME} did not return an access token.", retryable=False)
     expires_in = token.get("expires_in")
     return TokenSet(
         access_token=token["access_token"],
@@ -174,26 +182,37 @@ def _oauth_failure(exc: Exception) -> HubError:
     if isinstance(exc, httpx.TimeoutException):
         return HubError(f"{name} did not answer in time. Try again in a moment.")
     if isinstance(exc, httpx.TransportError):
-        return HubError(f"{name} could not be reached at {settings.ICB_HUB_URL}. "
-                        "Check that it is running and the address is right.")
+        return HubError(
+            f"{name} could not be reached at {settings.ICB_HUB_URL}. "
+            "Check that it is running and the address is right."
+        )
     error = getattr(exc, "error", "") or ""
     if error == "invalid_client":
-        return HubError(f"{name} did not accept this product's client id or secret. "
-                        "Check ICB_HUB_CLIENT_ID and ICB_HUB_CLIENT_SECRET.",
-                        code="invalid_client", retryable=False)
+        return HubError(
+            f"{name} did not accept this product's client id or secret. "
+            "Check ICB_HUB_CLIENT_ID and ICB_HUB_CLIENT_SECRET.",
+            code="invalid_client",
+            retryable=False,
+        )
     if error == "invalid_grant":
-        return HubError(f"{name} refused the sign-in code or refresh token (expired or "
-                        "already used). Connect again.", code="invalid_grant", retryable=False)
-    return HubError(f"{name} refused the request ({error or type(exc).__name__}).",
-                    retryable=False)
+        return HubError(
+            f"{name} refused the sign-in code or refresh token (expired or "
+            "already used). Connect again.",
+            code="invalid_grant",
+            retryable=False,
+        )
+    return HubError(f"{name} refused the request ({error or type(exc).__name__}).", retryable=False)
 
 
 def exchange_code(*, code: str, code_verifier: str, redirect_uri: str) -> TokenSet:
     try:
         with _oauth_client(redirect_uri) as client:
             token = client.fetch_token(
-                _hub_url("/oauth/token"), grant_type="authorization_code", code=code,
-                code_verifier=code_verifier, redirect_uri=redirect_uri,
+                _hub_url("/oauth/token"),
+                grant_type="authorization_code",
+                code=code,
+                code_verifier=code_verifier,
+                redirect_uri=redirect_uri,
             )
     except (OAuth2Error, OAuthError, httpx.HTTPError, ValueError) as exc:
         raise _oauth_failure(exc) from None
@@ -223,18 +242,27 @@ def revoke_token(token: str, hint: str) -> None:
 
 # --- the API ---------------------------------------------------------------------------
 
+
 class HubClient:
     """Calls the hub's API with an access token. `renew_token` is called once when the
     hub answers 401, and must return a fresh access token (or raise)."""
 
-    def __init__(self, access_token: str, *, renew_token: Callable[[], str] | None = None,
-                 attempts: int | None = None, transport: httpx.BaseTransport | None = None):
+    def __init__(
+        self,
+        access_token: str,
+        *,
+        renew_token: Callable[[], str] | None = None,
+        attempts: int | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ):
         self._token = access_token
         self._renew = renew_token
         self._attempts = attempts or settings.ICB_HUB_ATTEMPTS
         self._http = httpx.Client(
-            base_url=settings.ICB_HUB_URL.rstrip("/"), timeout=settings.ICB_HUB_TIMEOUT,
-            transport=transport, headers={"Accept": "application/json"},
+            base_url=settings.ICB_HUB_URL.rstrip("/"),
+            timeout=settings.ICB_HUB_TIMEOUT,
+            transport=transport,
+            headers={"Accept": "application/json"},
             verify=_tls_context(),
         )
 
@@ -262,12 +290,15 @@ class HubClient:
                     method, path, headers={"Authorization": f"Bearer {self._token}"}, **kwargs
                 )
             except httpx.TimeoutException:
-                failure = HubError(f"{name} did not answer in time while reading {what}.",
-                                   code="timeout")
+                failure = HubError(
+                    f"{name} did not answer in time while reading {what}.", code="timeout"
+                )
                 continue
             except httpx.TransportError:
-                failure = HubError(f"{name} could not be reached at {settings.ICB_HUB_URL} "
-                                   f"while reading {what}.", code="unreachable")
+                failure = HubError(
+                    f"{name} could not be reached at {settings.ICB_HUB_URL} while reading {what}.",
+                    code="unreachable",
+                )
                 continue
             if response.status_code == 401:
                 if self._renew is None or renewed:
@@ -276,22 +307,32 @@ class HubClient:
                 failure = HubUnauthorized()
                 continue
             if response.status_code == 429:
-                failure = HubError(f"{name} is rate-limiting us while reading {what}.",
-                                   code="rate_limited",
-                                   retry_after=_retry_after(response.headers.get("Retry-After")))
+                failure = HubError(
+                    f"{name} is rate-limiting us while reading {what}.",
+                    code="rate_limited",
+                    retry_after=_retry_after(response.headers.get("Retry-After")),
+                )
                 continue
             if response.status_code >= 500:
-                failure = HubError(f"{name} had an internal error ({response.status_code}) "
-                                   f"while reading {what}.", code="server_error")
+                failure = HubError(
+                    f"{name} had an internal error ({response.status_code}) while reading {what}.",
+                    code="server_error",
+                )
                 continue
             if response.status_code >= 400:
-                raise HubError(f"{name} refused the request for {what}: "
-                               f"{_error_message(response)}", code="refused", retryable=False)
+                raise HubError(
+                    f"{name} refused the request for {what}: {_error_message(response)}",
+                    code="refused",
+                    retryable=False,
+                )
             try:
                 return response.json()
             except ValueError:
-                failure = HubError(f"{name} sent an answer that is not valid JSON (cut short or "
-                                   f"garbled) while reading {what}.", code="malformed")
+                failure = HubError(
+                    f"{name} sent an answer that is not valid JSON (cut short or "
+                    f"garbled) while reading {what}.",
+                    code="malformed",
+                )
                 continue
         assert failure is not None
         raise failure
@@ -302,56 +343,77 @@ class HubClient:
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first.get("loc", ()))
-            raise HubError(f"{settings.ICB_HUB_NAME} sent {what} we could not understand "
-                           f"({where}: {first.get('msg')}).", code="malformed") from None
+            raise HubError(
+                f"{settings.ICB_HUB_NAME} sent {what} we could not understand "
+                f"({where}: {first.get('msg')}).",
+                code="malformed",
+            ) from None
 
     def modules(self) -> list[ModuleInfo]:
         body = self._request("GET", "/api/v1/modules", what="the module list")
         return self._parse(_ModulesPage, body, "a module list").modules
 
-    def organization_pages(self, module: str, page_size: int = 5000
-                           ) -> Iterator[list[OrganizationInfo]]:
+    def organization_pages(
+        self, module: str, page_size: int = 5000
+    ) -> Iterator[list[OrganizationInfo]]:
         cursor: str | None = None
         seen_cursors: set[str] = set()
         while True:
             params = {"limit": page_size, **({"cursor": cursor} if cursor else {})}
-            body = self._request("GET", f"/api/v1/modules/{module}/organizations",
-                                 params=params, what=f"the organizations of {module}")
+            body = self._request(
+                "GET",
+                f"/api/v1/modules/{module}/organizations",
+                params=params,
+                what=f"the organizations of {module}",
+            )
             page = self._parse(_OrganizationsPage, body, "an organization list")
             yield page.organizations
             cursor = page.next_cursor
             if not cursor:
                 return
             if cursor in seen_cursors:
-                raise HubError(f"{settings.ICB_HUB_NAME} repeated a page of organizations.",
-                               code="malformed")
+                raise HubError(
+                    f"{settings.ICB_HUB_NAME} repeated a page of organizations.", code="malformed"
+                )
             seen_cursors.add(cursor)
 
-    def usage(self, module: str, organization_ids: list[str],
-              billing_types: list[str]) -> UsageResult:
+    def usage(
+        self, module: str, organization_ids: list[str], billing_types: list[str]
+    ) -> UsageResult:
         """Quantities of every (organization, billing type) asked for, in as few requests
         as the protocol allows (1,000 organizations per query, pages followed)."""
         result = UsageResult(quantities={}, measured_at={}, missing=set())
         ids = sorted(set(organization_ids))
         for start in range(0, len(ids), USAGE_IDS_PER_REQUEST):
-            chunk = ids[start:start + USAGE_IDS_PER_REQUEST]
+            chunk = ids[start : start + USAGE_IDS_PER_REQUEST]
             cursor: str | None = None
             while True:
                 body = self._request(
-                    "POST", "/api/v1/usage/query", what=f"usage of {module}",
-                    json={"module": module, "organization_ids": chunk,
-                          "billing_types": billing_types, "cursor": cursor},
+                    "POST",
+                    "/api/v1/usage/query",
+                    what=f"usage of {module}",
+                    json={
+                        "module": module,
+                        "organization_ids": chunk,
+                        "billing_types": billing_types,
+                        "cursor": cursor,
+                    },
                 )
                 page = self._parse(_UsagePage, body, "usage")
                 asked = set(chunk)
                 for row in page.usage:
                     key = (row.organization_id, row.billing_type)
                     if row.organization_id not in asked or row.billing_type not in billing_types:
-                        raise HubError(f"{settings.ICB_HUB_NAME} answered with usage we did not "
-                                       "ask for.", code="malformed")
+                        raise HubError(
+                            f"{settings.ICB_HUB_NAME} answered with usage we did not ask for.",
+                            code="malformed",
+                        )
                     if key in result.quantities and result.quantities[key] != row.quantity:
-                        raise HubError(f"{settings.ICB_HUB_NAME} reported two different "
-                                       f"quantities for {key[0]} / {key[1]}.", code="malformed")
+                        raise HubError(
+                            f"{settings.ICB_HUB_NAME} reported two different "
+                            f"quantities for {key[0]} / {key[1]}.",
+                            code="malformed",
+                        )
                     result.quantities[key] = row.quantity
                     result.measured_at[key] = row.measured_at
                 result.missing.update(set(page.missing) & asked)

@@ -13,7 +13,8 @@ from .models import BillingType, Module, Organization
 
 def module_list(*, company: Company, include_removed: bool = False) -> list[Module]:
     modules = Module.objects.filter(company=company).prefetch_related(
-        Prefetch("billing_types", queryset=BillingType.objects.filter(removed_at__isnull=True)))
+        Prefetch("billing_types", queryset=BillingType.objects.filter(removed_at__isnull=True))
+    )
     if not include_removed:
         modules = modules.filter(removed_at__isnull=True)
     return list(modules)
@@ -35,13 +36,20 @@ def _decode_cursor(cursor: str) -> tuple[str, str]:
         name, external_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
         return str(name), str(external_id)
     except (ValueError, TypeError):
-        raise InvalidInput("The cursor is not valid; start again without it.",
-                           field="cursor") from None
+        raise InvalidInput(
+            "The cursor is not valid; start again without it.", field="cursor"
+        ) from None
 
 
-def organization_search(*, module: Module, search: str = "", parent: str | None = None,
-                        cursor: str | None = None, limit: int = 50,
-                        include_removed: bool = True) -> tuple[list[Organization], str | None]:
+def organization_search(
+    *,
+    module: Module,
+    search: str = "",
+    parent: str | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+    include_removed: bool = True,
+) -> tuple[list[Organization], str | None]:
     """A page of a module's organizations by name (then id), optionally matching a search
     on name or id, or only the children of one parent. Keyset paging: fast on any page."""
     limit = max(1, min(limit, 200))
@@ -65,9 +73,11 @@ def organization_counts(*, company: Company) -> dict[int, dict[str, int]]:
     from django.db.models import Count
 
     counts: dict[int, dict[str, int]] = {}
-    rows = (Organization.objects.filter(company=company)
-            .values("module_id", removed=Q(removed_at__isnull=False))
-            .annotate(n=Count("id")))
+    rows = (
+        Organization.objects.filter(company=company)
+        .values("module_id", removed=Q(removed_at__isnull=False))
+        .annotate(n=Count("id"))
+    )
     for row in rows:
         entry = counts.setdefault(row["module_id"], {"present": 0, "removed": 0})
         entry["removed" if row["removed"] else "present"] += row["n"]

@@ -41,6 +41,7 @@ def is_connected(company: Company) -> bool:
 
 # --- connecting --------------------------------------------------------------------------
 
+
 def start_connect(*, user: User, redirect_uri: str) -> tuple[str, dict]:
     """The hub's authorization URL, and the state to keep in the user's session until
     the hub sends the browser back."""
@@ -49,8 +50,13 @@ def start_connect(*, user: User, redirect_uri: str) -> tuple[str, dict]:
     state = secrets.token_urlsafe(24)
     verifier = secrets.token_urlsafe(64)
     url = client.authorization_url(redirect_uri=redirect_uri, state=state, code_verifier=verifier)
-    pending = {"state": state, "verifier": verifier, "company_id": user.company_id,
-               "redirect_uri": redirect_uri, "started": timezone.now().timestamp()}
+    pending = {
+        "state": state,
+        "verifier": verifier,
+        "company_id": user.company_id,
+        "redirect_uri": redirect_uri,
+        "started": timezone.now().timestamp(),
+    }
     return url, pending
 
 
@@ -63,39 +69,52 @@ def complete_connect(*, user: User, pending: dict | None, params: dict) -> HubCo
             raise InvalidInput(f"Sign-in to {name} was cancelled; the hub is not connected.")
         raise InvalidInput(f"{name} reported an error during sign-in ({params['error'][:60]}).")
     if not pending:
-        raise InvalidInput(f"This sign-in to {name} was already completed or has expired. "
-                           "Turn the switch on to start again.")
+        raise InvalidInput(
+            f"This sign-in to {name} was already completed or has expired. "
+            "Turn the switch on to start again."
+        )
     if not secrets.compare_digest(str(params.get("state", "")), pending["state"]):
-        raise InvalidInput(f"The answer from {name} did not match this sign-in (state "
-                           "mismatch). Turn the switch on to start again.")
+        raise InvalidInput(
+            f"The answer from {name} did not match this sign-in (state "
+            "mismatch). Turn the switch on to start again."
+        )
     if pending.get("company_id") != user.company_id or not user.is_administrator:
         raise InvalidInput("Only administrators may connect the hub.")
     if timezone.now().timestamp() - pending["started"] > CONNECT_TIMEOUT.total_seconds():
-        raise InvalidInput(f"The sign-in to {name} took too long. Turn the switch on to "
-                           "start again.")
+        raise InvalidInput(
+            f"The sign-in to {name} took too long. Turn the switch on to start again."
+        )
     code = params.get("code")
     if not code:
         raise InvalidInput(f"{name} did not send a sign-in code.")
     try:
-        tokens = client.exchange_code(code=code, code_verifier=pending["verifier"],
-                                      redirect_uri=pending["redirect_uri"])
+        tokens = client.exchange_code(
+            code=code, code_verifier=pending["verifier"], redirect_uri=pending["redirect_uri"]
+        )
     except HubError as exc:
         raise InvalidInput(exc.message) from None
     with transaction.atomic():
         connection, _ = HubConnection.objects.select_for_update().update_or_create(
             company=user.company,
-            defaults=dict(connected_at=timezone.now(), connected_by=user, last_error="",
-                          last_error_at=None, **_token_fields(tokens)),
+            defaults=dict(
+                connected_at=timezone.now(),
+                connected_by=user,
+                last_error="",
+                last_error_at=None,
+                **_token_fields(tokens),
+            ),
         )
     return connection
 
 
 def _token_fields(tokens: client.TokenSet) -> dict:
-    expires = (timezone.now() + timedelta(seconds=tokens.expires_in)
-               if tokens.expires_in else None)
-    return dict(access_token_encrypted=encrypt(tokens.access_token),
-                refresh_token_encrypted=encrypt(tokens.refresh_token),
-                access_token_expires_at=expires, scope=tokens.scope[:200])
+    expires = timezone.now() + timedelta(seconds=tokens.expires_in) if tokens.expires_in else None
+    return dict(
+        access_token_encrypted=encrypt(tokens.access_token),
+        refresh_token_encrypted=encrypt(tokens.refresh_token),
+        access_token_expires_at=expires,
+        scope=tokens.scope[:200],
+    )
 
 
 def disconnect(*, company: Company) -> bool:
@@ -116,6 +135,7 @@ def disconnect(*, company: Company) -> bool:
 
 
 # --- tokens ----------------------------------------------------------------------------
+
 
 def access_token(company: Company, *, force_refresh: bool = False) -> str:
     """A valid access token, refreshed first when it is about to expire. The row lock
@@ -164,11 +184,13 @@ def _expiring(connection: HubConnection) -> bool:
 
 def hub_client(company: Company) -> HubClient:
     """An API client for the company's hub that renews its token once on a 401."""
-    return HubClient(access_token(company),
-                     renew_token=lambda: access_token(company, force_refresh=True))
+    return HubClient(
+        access_token(company), renew_token=lambda: access_token(company, force_refresh=True)
+    )
 
 
 # --- the directory ---------------------------------------------------------------------
+
 
 def refresh_directory(*, company: Company) -> dict:
     """Read every module, billing type and organization from the hub, then store them in
@@ -179,11 +201,14 @@ def refresh_directory(*, company: Company) -> dict:
     try:
         with hub_client(company) as api:
             modules = api.modules()
-            organizations = {m.code: [o for page in api.organization_pages(m.code) for o in page]
-                             for m in modules}
+            organizations = {
+                m.code: [o for page in api.organization_pages(m.code) for o in page]
+                for m in modules
+            }
     except HubError as exc:
         HubConnection.objects.filter(company=company).update(
-            last_error=exc.message, last_error_at=timezone.now())
+            last_error=exc.message, last_error_at=timezone.now()
+        )
         raise
     now = timezone.now()
     with transaction.atomic():
@@ -191,32 +216,52 @@ def refresh_directory(*, company: Company) -> dict:
         counts = {}
         for module_info in modules:
             module = stored[module_info.code]
-            counts[module.code] = _store_organizations(company, module,
-                                                       organizations[module.code], now)
+            counts[module.code] = _store_organizations(
+                company, module, organizations[module.code], now
+            )
         HubConnection.objects.filter(company=company).update(
-            last_refresh_at=now, last_error="", last_error_at=None)
+            last_refresh_at=now, last_error="", last_error_at=None
+        )
     return counts
 
 
 def _store_modules(company: Company, modules, now) -> dict[str, Module]:
     Module.objects.bulk_create(
-        [Module(company=company, code=m.code, name=m.name[:200], removed_at=None,
-                organizations_refreshed_at=now) for m in modules],
-        update_conflicts=True, unique_fields=["company", "code"],
+        [
+            Module(
+                company=company,
+                code=m.code,
+                name=m.name[:200],
+                removed_at=None,
+                organizations_refreshed_at=now,
+            )
+            for m in modules
+        ],
+        update_conflicts=True,
+        unique_fields=["company", "code"],
         update_fields=["name", "removed_at", "organizations_refreshed_at"],
     )
     Module.objects.filter(company=company, removed_at__isnull=True).exclude(
-        code__in=[m.code for m in modules]).update(removed_at=now)
+        code__in=[m.code for m in modules]
+    ).update(removed_at=now)
     stored = {m.code: m for m in Module.objects.filter(company=company)}
-    types = [BillingType(module=stored[m.code], code=b.code, name=b.name[:200],
-                         unit=b.unit[:40], removed_at=None)
-             for m in modules for b in m.billing_types]
-    BillingType.objects.bulk_create(types, update_conflicts=True,
-                                    unique_fields=["module", "code"],
-                                    update_fields=["name", "unit", "removed_at"])
+    types = [
+        BillingType(
+            module=stored[m.code], code=b.code, name=b.name[:200], unit=b.unit[:40], removed_at=None
+        )
+        for m in modules
+        for b in m.billing_types
+    ]
+    BillingType.objects.bulk_create(
+        types,
+        update_conflicts=True,
+        unique_fields=["module", "code"],
+        update_fields=["name", "unit", "removed_at"],
+    )
     for m in modules:
         BillingType.objects.filter(module=stored[m.code], removed_at__isnull=True).exclude(
-            code__in=[b.code for b in m.billing_types]).update(removed_at=now)
+            code__in=[b.code for b in m.billing_types]
+        ).update(removed_at=now)
     return stored
 
 
@@ -224,17 +269,25 @@ def _store_organizations(company: Company, module: Module, organizations, now) -
     rows = {}
     for org in organizations:  # the last occurrence of a repeated id wins
         rows[org.id] = Organization(
-            company=company, module=module, external_id=org.id[:128], name=org.name[:300],
-            parent_external_id=(org.parent_id or "")[:128], status=_status(org.status),
-            removed_at=None, seen_at=now,
+            company=company,
+            module=module,
+            external_id=org.id[:128],
+            name=org.name[:300],
+            parent_external_id=(org.parent_id or "")[:128],
+            status=_status(org.status),
+            removed_at=None,
+            seen_at=now,
         )
     Organization.objects.bulk_create(
-        rows.values(), batch_size=2000, update_conflicts=True,
+        rows.values(),
+        batch_size=2000,
+        update_conflicts=True,
         unique_fields=["module", "external_id"],
         update_fields=["name", "parent_external_id", "status", "removed_at", "seen_at"],
     )
     removed = Organization.objects.filter(
-        module=module, removed_at__isnull=True, seen_at__lt=now).update(removed_at=now)
+        module=module, removed_at__isnull=True, seen_at__lt=now
+    ).update(removed_at=now)
     return {"organizations": len(rows), "removed": removed}
 
 

@@ -29,18 +29,26 @@ def hub_page(request):
     connection = services.connection_of(request.company)
     modules = selectors.module_list(company=request.company) if connection else []
     counts = selectors.organization_counts(company=request.company) if connection else {}
-    return render(request, "hub/hub.html", {
-        "connection": connection, "modules": modules, "counts": counts,
-        "hub_name": services.hub_name(), "hub_url": settings.ICB_HUB_URL,
-    })
+    return render(
+        request,
+        "hub/hub.html",
+        {
+            "connection": connection,
+            "modules": modules,
+            "counts": counts,
+            "hub_name": services.hub_name(),
+            "hub_url": settings.ICB_HUB_URL,
+        },
+    )
 
 
 @require_POST
 @administrator_required
 def connect(request):
     try:
-        url, pending = services.start_connect(user=request.user,
-                                              redirect_uri=_redirect_uri(request))
+        url, pending = services.start_connect(
+            user=request.user, redirect_uri=_redirect_uri(request)
+        )
     except ServiceError as exc:
         messages.error(request, exc.message)
         return redirect("hub:page")
@@ -61,8 +69,10 @@ def callback(request):
     try:
         services.refresh_directory(company=request.company)
     except (HubError, ServiceError) as exc:
-        messages.warning(request, f"Connected, but reading the modules failed: {exc.message} "
-                                  "Use Refresh to try again.")
+        messages.warning(
+            request,
+            f"Connected, but reading the modules failed: {exc.message} Use Refresh to try again.",
+        )
     return redirect("hub:page")
 
 

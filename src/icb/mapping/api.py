@@ -19,7 +19,6 @@ from . import selectors, services
 router = Router(tags=["mapping"])
 
 
-
 class OrganizationOut(Schema):
     id: str
     name: str
@@ -54,9 +53,11 @@ class GridFilters(Schema):
     code: str | None = Field(None, max_length=40, description="Account code contains.")
     active: bool | None = Field(None, description="true: active accounts; false: inactive.")
     modules: str | None = Field(
-        None, max_length=400,
+        None,
+        max_length=400,
         description="Module codes, comma-separated, at most three; default: the user's "
-                    "chosen columns.")
+        "chosen columns.",
+    )
     page: int = Field(1, ge=1)
 
 
@@ -115,11 +116,13 @@ class ChangePage(Schema):
 def _rows(company, account_ids: list[int]) -> list[dict]:
     """The touched accounts with their mappings in every module."""
     modules = selectors.mapping_modules(company=company)
-    accounts = {a.pk: a for a in selectors.account_list(company=company)
-                .filter(pk__in=account_ids)}
+    accounts = {a.pk: a for a in selectors.account_list(company=company).filter(pk__in=account_ids)}
     mappings = selectors.mappings_by_account(account_ids=list(accounts), modules=modules)
-    return [{"account": selectors.account_out(accounts[pk]), "mappings": mappings[pk]}
-            for pk in account_ids if pk in accounts]
+    return [
+        {"account": selectors.account_out(accounts[pk]), "mappings": mappings[pk]}
+        for pk in account_ids
+        if pk in accounts
+    ]
 
 
 def _grid_modules(request, codes: str | None):
@@ -143,13 +146,23 @@ def mapping_grid(request, filters: Query[GridFilters]):
     require(request.user, Area.HUB_SETTINGS, Level.VIEW)
     modules = _grid_modules(request, filters.modules)
     page, mappings = selectors.mapping_grid(
-        company=request.company, modules=modules, name=filters.name, code=filters.code,
-        active=filters.active, page=filters.page)
-    return {"modules": [m.code for m in modules],
-            "items": [{"account": selectors.account_out(a), "mappings": mappings[a.pk]}
-                      for a in page.items],
-            "count": page.count, "page": page.page, "pages": page.pages,
-            "page_size": page.page_size}
+        company=request.company,
+        modules=modules,
+        name=filters.name,
+        code=filters.code,
+        active=filters.active,
+        page=filters.page,
+    )
+    return {
+        "modules": [m.code for m in modules],
+        "items": [
+            {"account": selectors.account_out(a), "mappings": mappings[a.pk]} for a in page.items
+        ],
+        "count": page.count,
+        "page": page.page,
+        "pages": page.pages,
+        "page_size": page.page_size,
+    }
 
 
 @router.post("/mappings/changes", response=ChangesOut)
@@ -158,8 +171,7 @@ def save_changes(request, payload: ChangesIn):
     module) in one transaction, or none. Answers the touched accounts' mappings."""
     require(request.user, Area.HUB_SETTINGS, Level.MODIFY)
     changes = [services.CellChange(**c.model_dump()) for c in payload.changes]
-    touched = services.apply_changes(company=request.company, user=request.user,
-                                     changes=changes)
+    touched = services.apply_changes(company=request.company, user=request.user, changes=changes)
     return {"items": _rows(request.company, touched)}
 
 
@@ -168,8 +180,9 @@ def get_columns(request):
     """The module columns the user sees on the mapping page."""
     require(request.user, Area.HUB_SETTINGS, Level.VIEW)
     modules = selectors.mapping_modules(company=request.company)
-    return {"modules": [m.code for m in
-                        selectors.chosen_columns(user=request.user, modules=modules)]}
+    return {
+        "modules": [m.code for m in selectors.chosen_columns(user=request.user, modules=modules)]
+    }
 
 
 @router.put("/mappings/columns", response=ColumnsOut)
@@ -180,8 +193,13 @@ def put_columns(request, payload: ColumnsIn):
 
 
 @router.get("/mappings/organizations", response=PickerPage)
-def picker_organizations(request, module: str = "", search: str = "",
-                         cursor: str | None = None, limit: int = Query(30, ge=1, le=100)):
+def picker_organizations(
+    request,
+    module: str = "",
+    search: str = "",
+    cursor: str | None = None,
+    limit: int = Query(30, ge=1, le=100),
+):
     """A module's organizations for the picker: matching the search (name or id), parents
     with their children beneath, each with the account it is mapped to."""
     require(request.user, Area.HUB_SETTINGS, Level.VIEW)
@@ -189,28 +207,45 @@ def picker_organizations(request, module: str = "", search: str = "",
         raise InvalidInput("Name the module (its code).", field="module")
     found = module_get(company=request.company, code=module)
     items, next_cursor = selectors.organization_options(
-        module=found, search=search.replace("\x00", "").strip()[:100], cursor=cursor,
-        limit=limit)
+        module=found, search=search.replace("\x00", "").strip()[:100], cursor=cursor, limit=limit
+    )
     return {"items": items, "next_cursor": next_cursor}
 
 
 @router.get("/mapping-changes", response=ChangePage)
-def mapping_changes(request, account_id: int | None = None, page: int = Query(1, ge=1),
-                    page_size: int = Query(settings.ICB_API_PAGE_SIZE, ge=1,
-                                           le=MAX_PAGE_SIZE)):
+def mapping_changes(
+    request,
+    account_id: int | None = None,
+    page: int = Query(1, ge=1),
+    page_size: int = Query(settings.ICB_API_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE),
+):
     """Recent mapping changes, newest first, optionally of one account."""
     require(request.user, Area.HUB_SETTINGS, Level.VIEW)
     if account_id is not None:
         account_get(company=request.company, account_id=account_id)
-    result = paginate(selectors.mapping_changes(company=request.company,
-                                                account_id=account_id), page, page_size)
-    items = [{"account_id": c.account_id, "account_name": c.account.name,
-              "module": c.module_code, "organization_id": c.organization_external_id,
-              "organization_name": c.organization_name, "action": c.action,
-              "user": c.user.email if c.user else None, "changed_at": c.changed_at}
-             for c in result.items]
-    return {"items": items, "count": result.count, "page": result.page,
-            "pages": result.pages, "page_size": result.page_size}
+    result = paginate(
+        selectors.mapping_changes(company=request.company, account_id=account_id), page, page_size
+    )
+    items = [
+        {
+            "account_id": c.account_id,
+            "account_name": c.account.name,
+            "module": c.module_code,
+            "organization_id": c.organization_external_id,
+            "organization_name": c.organization_name,
+            "action": c.action,
+            "user": c.user.email if c.user else None,
+            "changed_at": c.changed_at,
+        }
+        for c in result.items
+    ]
+    return {
+        "items": items,
+        "count": result.count,
+        "page": result.page,
+        "pages": result.pages,
+        "page_size": result.page_size,
+    }
 
 
 @router.get("/accounts/{account_id}/mappings", response=dict[str, list[OrganizationOut]])
@@ -222,8 +257,7 @@ def get_account_mappings(request, account_id: int):
 
 
 @router.put("/accounts/{account_id}/mappings", response=dict[str, list[OrganizationOut]])
-def put_account_mappings(request, account_id: int,
-                         payload: Body[dict[str, list[str]]]):
+def put_account_mappings(request, account_id: int, payload: Body[dict[str, list[str]]]):
     """Make the account's organizations in each module named exactly those listed
     (modules not named are untouched)."""
     require(request.user, Area.HUB_SETTINGS, Level.MODIFY)

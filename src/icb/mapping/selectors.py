@@ -17,20 +17,29 @@ GRID_PAGE_SIZE = 50
 
 
 def organization_out(org: Organization) -> dict:
-    return {"id": org.external_id, "name": org.name,
-            "parent_id": org.parent_external_id or None,
-            "removed": org.removed_at is not None, "status": org.status}
+    return {
+        "id": org.external_id,
+        "name": org.name,
+        "parent_id": org.parent_external_id or None,
+        "removed": org.removed_at is not None,
+        "status": org.status,
+    }
 
 
 def account_out(account: Account) -> dict:
-    return {"id": account.pk, "name": account.name, "code": account.code,
-            "active": account.is_active}
+    return {
+        "id": account.pk,
+        "name": account.name,
+        "code": account.code,
+        "active": account.is_active,
+    }
 
 
 def mapping_modules(*, company: Company) -> list[Module]:
     """The modules that can be mapped (present in the hub), in name order."""
-    return list(Module.objects.filter(company=company, removed_at__isnull=True)
-                .order_by("name", "code"))
+    return list(
+        Module.objects.filter(company=company, removed_at__isnull=True).order_by("name", "code")
+    )
 
 
 def chosen_columns(*, user: User, modules: list[Module]) -> list[Module]:
@@ -47,12 +56,15 @@ def mappings_by_account(*, account_ids: list[int], modules: list[Module]) -> dic
     every module present (empty lists included). One query."""
     codes = {m.pk: m.code for m in modules}
     result: dict[int, dict[str, list[dict]]] = {
-        account_id: {code: [] for code in codes.values()} for account_id in account_ids}
+        account_id: {code: [] for code in codes.values()} for account_id in account_ids
+    }
     if not account_ids or not codes:
         return result
-    rows = (Mapping.objects.filter(account_id__in=account_ids, module_id__in=list(codes))
-            .select_related("organization")
-            .order_by("organization__name", "organization__external_id"))
+    rows = (
+        Mapping.objects.filter(account_id__in=account_ids, module_id__in=list(codes))
+        .select_related("organization")
+        .order_by("organization__name", "organization__external_id")
+    )
     for row in rows:
         result[row.account_id][codes[row.module_id]].append(organization_out(row.organization))
     return result
@@ -64,25 +76,32 @@ def account_mappings(*, account: Account) -> dict[str, list[dict]]:
     return mappings_by_account(account_ids=[account.pk], modules=modules)[account.pk]
 
 
-def mapping_grid(*, company: Company, modules: list[Module], name: str | None = None,
-                 code: str | None = None, active: bool | None = None,
-                 page: int | str | None = 1) -> tuple[Page, dict[int, dict]]:
+def mapping_grid(
+    *,
+    company: Company,
+    modules: list[Module],
+    name: str | None = None,
+    code: str | None = None,
+    active: bool | None = None,
+    page: int | str | None = 1,
+) -> tuple[Page, dict[int, dict]]:
     """A page of accounts (filtered, name order) and their mappings in these modules:
     a count, the page and the mappings, so three queries whatever the page."""
     accounts = account_list(company=company, name=name, code=code, active=active)
     accounts_page = paginate(accounts, page, GRID_PAGE_SIZE)
-    mappings = mappings_by_account(account_ids=[a.pk for a in accounts_page.items],
-                                   modules=modules)
+    mappings = mappings_by_account(account_ids=[a.pk for a in accounts_page.items], modules=modules)
     return accounts_page, mappings
 
 
-def organization_options(*, module: Module, search: str = "", cursor: str | None = None,
-                         limit: int = 30) -> tuple[list[dict], str | None]:
+def organization_options(
+    *, module: Module, search: str = "", cursor: str | None = None, limit: int = 30
+) -> tuple[list[dict], str | None]:
     """The picker's list: organizations matching the search, grouped as parents with their
     children beneath (a matching parent brings its children, a matching child its parent),
     each with the account it is mapped to. A constant number of queries."""
-    matched, next_cursor = organization_search(module=module, search=search, cursor=cursor,
-                                               limit=limit)
+    matched, next_cursor = organization_search(
+        module=module, search=search, cursor=cursor, limit=limit
+    )
     by_id = {o.external_id: o for o in matched}
     parent_ids = {o.parent_external_id for o in matched if o.parent_external_id} - set(by_id)
     extra: list[Organization] = []
@@ -90,8 +109,11 @@ def organization_options(*, module: Module, search: str = "", cursor: str | None
         extra += list(Organization.objects.filter(module=module, external_id__in=parent_ids))
     roots = [o.external_id for o in matched if not o.parent_external_id]
     if roots:
-        extra += list(Organization.objects.filter(module=module, parent_external_id__in=roots)
-                      .exclude(external_id__in=list(by_id)).order_by("name")[:200])
+        extra += list(
+            Organization.objects.filter(module=module, parent_external_id__in=roots)
+            .exclude(external_id__in=list(by_id))
+            .order_by("name")[:200]
+        )
     for org in extra:
         by_id.setdefault(org.external_id, org)
     children: dict[str, list[Organization]] = {}
@@ -102,14 +124,23 @@ def organization_options(*, module: Module, search: str = "", cursor: str | None
             children.setdefault(parent, []).append(org)
         else:
             top.append(org)
-    mapped = {m.organization_id: m.account for m in Mapping.objects.filter(
-        organization_id__in=[o.pk for o in by_id.values()]).select_related("account")}
+    mapped = {
+        m.organization_id: m.account
+        for m in Mapping.objects.filter(
+            organization_id__in=[o.pk for o in by_id.values()]
+        ).select_related("account")
+    }
     items: list[dict] = []
 
     def add(org: Organization, depth: int) -> None:
         account = mapped.get(org.pk)
-        items.append({**organization_out(org), "depth": depth,
-                      "mapped_to": account_out(account) if account else None})
+        items.append(
+            {
+                **organization_out(org),
+                "depth": depth,
+                "mapped_to": account_out(account) if account else None,
+            }
+        )
         for child in children.get(org.external_id, []):
             add(child, depth + 1)
 
@@ -127,5 +158,8 @@ def mapping_changes(*, company: Company, account_id: int | None = None) -> Query
 
 def mapped_elsewhere(*, organization_ids: list[int], account_id: int) -> list[Mapping]:
     """Mappings of these organizations to another account (for error messages)."""
-    return list(Mapping.objects.filter(organization_id__in=organization_ids)
-                .filter(~Q(account_id=account_id)).select_related("account", "organization"))
+    return list(
+        Mapping.objects.filter(organization_id__in=organization_ids)
+        .filter(~Q(account_id=account_id))
+        .select_related("account", "organization")
+    )

@@ -22,22 +22,30 @@ def _cells(account_id: int, modules, mappings: dict) -> list[dict]:
 @area_required(Area.HUB_SETTINGS)
 def mapping_page(request):
     company = request.company
-    context = {"connected": is_connected(company),
-               "can_modify": allows(request.user, Area.HUB_SETTINGS, Level.MODIFY)}
+    context = {
+        "connected": is_connected(company),
+        "can_modify": allows(request.user, Area.HUB_SETTINGS, Level.MODIFY),
+    }
     if context["connected"]:
         filter_form = AccountFilterForm(request.GET)
         modules = selectors.mapping_modules(company=company)
         columns = selectors.chosen_columns(user=request.user, modules=modules)
-        page, mappings = selectors.mapping_grid(company=company, modules=columns,
-                                                page=request.GET.get("page"),
-                                                **filter_form.filters())
-        context.update({
-            "filter_form": filter_form, "modules": modules, "columns": columns,
-            "column_codes": [m.code for m in columns], "page": page,
-            "max_columns": selectors.MAX_COLUMNS,
-            "rows": [{"account": a, "cells": _cells(a.pk, columns, mappings)}
-                     for a in page.items],
-        })
+        page, mappings = selectors.mapping_grid(
+            company=company, modules=columns, page=request.GET.get("page"), **filter_form.filters()
+        )
+        context.update(
+            {
+                "filter_form": filter_form,
+                "modules": modules,
+                "columns": columns,
+                "column_codes": [m.code for m in columns],
+                "page": page,
+                "max_columns": selectors.MAX_COLUMNS,
+                "rows": [
+                    {"account": a, "cells": _cells(a.pk, columns, mappings)} for a in page.items
+                ],
+            }
+        )
     return render(request, "mapping/page.html", context)
 
 
@@ -47,12 +55,16 @@ def account_section(request, account: Account) -> dict:
     user = request.user
     if not allows(user, Area.HUB_SETTINGS, Level.VIEW):
         return {"visible": False}
-    section = {"visible": True, "connected": is_connected(account.company),
-               "can_modify": allows(user, Area.HUB_SETTINGS, Level.MODIFY)}
+    section = {
+        "visible": True,
+        "connected": is_connected(account.company),
+        "can_modify": allows(user, Area.HUB_SETTINGS, Level.MODIFY),
+    }
     if section["connected"]:
         modules = selectors.mapping_modules(company=account.company)
         mappings = selectors.mappings_by_account(account_ids=[account.pk], modules=modules)
         section["cells"] = _cells(account.pk, modules, mappings)
-        section["changes"] = list(selectors.mapping_changes(
-            company=account.company, account_id=account.pk)[:10])
+        section["changes"] = list(
+            selectors.mapping_changes(company=account.company, account_id=account.pk)[:10]
+        )
     return section

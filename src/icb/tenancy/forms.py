@@ -22,8 +22,7 @@ class UserCreateForm(NoColonMixin, forms.Form):
     email = forms.EmailField()
     full_name = forms.CharField(max_length=200, required=False, label="Full name")
     role = forms.ModelChoiceField(queryset=Role.objects.none())
-    password = forms.CharField(widget=forms.PasswordInput, label="Initial password",
-                               strip=False)
+    password = forms.CharField(widget=forms.PasswordInput, label="Initial password", strip=False)
 
     def __init__(self, *args, company, **kwargs):
         super().__init__(*args, **kwargs)
@@ -41,5 +40,8 @@ class UserEditForm(NoColonMixin, forms.Form):
 
 
 class ApiTokenForm(NoColonMixin, forms.Form):
-    name = forms.CharField(max_length=100, label="Token name",
-                           help_text="What the token is for, e.g. “PSA export script”.")
+    name = forms.CharField(
+        max_length=100,
+        label="Token name",
+        help_text="What the token is for, e.g. “PSA export script”.",
+    )

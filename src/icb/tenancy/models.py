@@ -56,9 +56,7 @@ LEVEL_RANK = {Level.NONE: 0, Level.VIEW: 1, Level.MODIFY: 2}
 
 
 def _level_field(verbose_name: str) -> models.CharField:
-    return models.CharField(
-        verbose_name, max_length=8, choices=Level.choices, default=Level.NONE
-    )
+    return models.CharField(verbose_name, max_length=8, choices=Level.choices, default=Level.NONE)
 
 
 class Role(models.Model):

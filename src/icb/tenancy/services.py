@@ -23,12 +23,16 @@ BUILT_IN_ROLES = {
     ),
     "Finance": dict(
         description="Manages accounts, contracts and organization mappings.",
-        crm_accounts=Level.MODIFY, contracts=Level.MODIFY, hub_settings=Level.MODIFY,
+        crm_accounts=Level.MODIFY,
+        contracts=Level.MODIFY,
+        hub_settings=Level.MODIFY,
         security=Level.NONE,
     ),
     "Read-only": dict(
         description="Sees accounts, contracts and mappings; changes nothing.",
-        crm_accounts=Level.VIEW, contracts=Level.VIEW, hub_settings=Level.VIEW,
+        crm_accounts=Level.VIEW,
+        contracts=Level.VIEW,
+        hub_settings=Level.VIEW,
         security=Level.NONE,
     ),
 }
@@ -49,8 +53,9 @@ def full_clean_or_raise(instance, **kwargs) -> None:
 
 
 @transaction.atomic
-def bootstrap_company(*, name: str, time_zone: str, email: str, password: str,
-                      currency: str = "USD") -> tuple[Company, User, bool]:
+def bootstrap_company(
+    *, name: str, time_zone: str, email: str, password: str, currency: str = "USD"
+) -> tuple[Company, User, bool]:
     """Create (or find) a company with its built-in roles and an administrator.
     Idempotent: running it again changes nothing and returns created=False."""
     company = Company.objects.filter(name=name).first()
@@ -62,8 +67,12 @@ def bootstrap_company(*, name: str, time_zone: str, email: str, password: str,
     roles = ensure_built_in_roles(company)
     user = User.objects.filter(email=email.lower()).first()
     if user is None:
-        user = User(email=email.lower(), company=company, role=roles["Administrator"],
-                    full_name="Administrator")
+        user = User(
+            email=email.lower(),
+            company=company,
+            role=roles["Administrator"],
+            full_name="Administrator",
+        )
         try:
             validate_password(password, user)
         except ValidationError as exc:
@@ -100,8 +109,7 @@ def role_save(*, company: Company, role: Role | None = None, **fields) -> Role:
     return role
 
 
-def user_create(*, company: Company, email: str, full_name: str, role: Role,
-                password: str) -> User:
+def user_create(*, company: Company, email: str, full_name: str, role: Role, password: str) -> User:
     if role.company_id != company.id:
         raise NotFound("Unknown role.", field="role")
     email = (email or "").strip().lower()

@@ -25,9 +25,15 @@ def role_list(request):
         .annotate(user_count=Count("users"))
         .order_by("-built_in", "name")
     )
-    return render(request, "tenancy/role_list.html", {
-        "roles": roles, "areas": list(Area), "can_modify": _can_modify(request),
-    })
+    return render(
+        request,
+        "tenancy/role_list.html",
+        {
+            "roles": roles,
+            "areas": list(Area),
+            "can_modify": _can_modify(request),
+        },
+    )
 
 
 @area_required(Area.SECURITY)
@@ -48,9 +54,16 @@ def role_edit(request, role_id=None):
             return redirect("tenancy:roles")
     if read_only:
         make_read_only(form)
-    return render(request, "tenancy/role_form.html", {
-        "form": form, "role": role, "areas": list(Area), "read_only": read_only,
-    })
+    return render(
+        request,
+        "tenancy/role_form.html",
+        {
+            "form": form,
+            "role": role,
+            "areas": list(Area),
+            "read_only": read_only,
+        },
+    )
 
 
 @area_required(Area.SECURITY)
@@ -65,17 +78,24 @@ def user_list(request):
         else:
             messages.success(request, f"User {user.email} created.")
             return redirect("tenancy:users")
-    return render(request, "tenancy/user_list.html", {
-        "users": users, "form": form, "can_modify": _can_modify(request),
-        "show_form": request.method == "POST",
-    })
+    return render(
+        request,
+        "tenancy/user_list.html",
+        {
+            "users": users,
+            "form": form,
+            "can_modify": _can_modify(request),
+            "show_form": request.method == "POST",
+        },
+    )
 
 
 @area_required(Area.SECURITY)
 def user_edit(request, user_id):
     member = get_object_or_404(User, pk=user_id, company=request.company)
     form = UserEditForm(
-        request.POST or None, company=request.company,
+        request.POST or None,
+        company=request.company,
         initial={"full_name": member.full_name, "role": member.role, "is_active": member.is_active},
     )
     if request.method == "POST" and form.is_valid():
@@ -88,9 +108,15 @@ def user_edit(request, user_id):
             return redirect("tenancy:users")
     if not _can_modify(request):
         make_read_only(form)
-    return render(request, "tenancy/user_form.html", {
-        "member": member, "form": form, "can_modify": _can_modify(request),
-    })
+    return render(
+        request,
+        "tenancy/user_form.html",
+        {
+            "member": member,
+            "form": form,
+            "can_modify": _can_modify(request),
+        },
+    )
 
 
 @login_required
@@ -109,6 +135,12 @@ def profile(request):
         _, new_token = services.api_token_create(user=request.user, name=form.cleaned_data["name"])
         form = ApiTokenForm()
     tokens = request.user.api_tokens.all()
-    return render(request, "tenancy/profile.html", {
-        "form": form, "tokens": tokens, "new_token": new_token,
-    })
+    return render(
+        request,
+        "tenancy/profile.html",
+        {
+            "form": form,
+            "tokens": tokens,
+            "new_token": new_token,
+        },
+    )

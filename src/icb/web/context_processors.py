@@ -26,30 +26,53 @@ def navigation(request):
         {
             "label": "Finance",
             "groups": [
-                {"label": "Finance", "items": [
-                    _item("Contracts", "contracts:list", allows(user, Area.CONTRACTS, Level.VIEW)),
-                    _item("Sync history", "billing_sync:runs",
-                          allows(user, Area.CONTRACTS, Level.VIEW)),
-                ]},
+                {
+                    "label": "Finance",
+                    "items": [
+                        _item(
+                            "Contracts", "contracts:list", allows(user, Area.CONTRACTS, Level.VIEW)
+                        ),
+                        _item(
+                            "Sync history",
+                            "billing_sync:runs",
+                            allows(user, Area.CONTRACTS, Level.VIEW),
+                        ),
+                    ],
+                },
             ],
         },
         {
             "label": "Admin",
             "groups": [
-                {"label": "CRM", "items": [
-                    _item("Accounts", "crm:list", allows(user, Area.CRM_ACCOUNTS, Level.VIEW)),
-                ]},
-                {"label": "My Company", "items": [
-                    _item(f"{settings.ICB_HUB_NAME} Settings", "mapping:page",
-                          allows(user, Area.HUB_SETTINGS, Level.VIEW)),
-                ]},
-                {"label": "Integrations", "items": [
-                    _item(settings.ICB_HUB_NAME, "hub:page", user.is_administrator),
-                ]},
-                {"label": "Security", "items": [
-                    _item("Roles", "tenancy:roles", allows(user, Area.SECURITY, Level.VIEW)),
-                    _item("Users", "tenancy:users", allows(user, Area.SECURITY, Level.VIEW)),
-                ]},
+                {
+                    "label": "CRM",
+                    "items": [
+                        _item("Accounts", "crm:list", allows(user, Area.CRM_ACCOUNTS, Level.VIEW)),
+                    ],
+                },
+                {
+                    "label": "My Company",
+                    "items": [
+                        _item(
+                            f"{settings.ICB_HUB_NAME} Settings",
+                            "mapping:page",
+                            allows(user, Area.HUB_SETTINGS, Level.VIEW),
+                        ),
+                    ],
+                },
+                {
+                    "label": "Integrations",
+                    "items": [
+                        _item(settings.ICB_HUB_NAME, "hub:page", user.is_administrator),
+                    ],
+                },
+                {
+                    "label": "Security",
+                    "items": [
+                        _item("Roles", "tenancy:roles", allows(user, Area.SECURITY, Level.VIEW)),
+                        _item("Users", "tenancy:users", allows(user, Area.SECURITY, Level.VIEW)),
+                    ],
+                },
             ],
         },
     ]

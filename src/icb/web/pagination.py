@@ -33,5 +33,10 @@ def paginate(queryset, page, page_size: int = 50) -> Page:
     paginator = Paginator(queryset, page_size)
     number = min(max(page, 1), paginator.num_pages)
     items = list(paginator.page(number).object_list)
-    return Page(items=items, count=paginator.count, page=number,
-                pages=paginator.num_pages, page_size=page_size)
+    return Page(
+        items=items,
+        count=paginator.count,
+        page=number,
+        pages=paginator.num_pages,
+        page_size=page_size,
+    )

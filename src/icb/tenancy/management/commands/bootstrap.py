@@ -17,8 +17,11 @@ class Command(BaseCommand):
     def handle(self, *args, **opts):
         try:
             company, user, created = bootstrap_company(
-                name=opts["company"], time_zone=opts["timezone"], currency=opts["currency"],
-                email=opts["email"], password=opts["password"],
+                name=opts["company"],
+                time_zone=opts["timezone"],
+                currency=opts["currency"],
+                email=opts["email"],
+                password=opts["password"],
             )
         except ServiceError as exc:
             raise CommandError(exc.message) from None
