@@ -8,7 +8,7 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import APIKeyCookie, HttpBearer
 
-from icb.errors import ServiceError
+from icb.common.errors import ServiceError
 from icb.tenancy.services import api_token_user
 
 

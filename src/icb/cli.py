@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+from icb.common.secrets import secret_file
+
 
 def _django_setup():
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "icb.settings")
@@ -83,12 +85,7 @@ def _admin_password(data_dir: Path) -> str:
     """ICB_ADMIN_PASSWORD, or one generated once into the data dir so reruns print it."""
     if os.environ.get("ICB_ADMIN_PASSWORD"):
         return os.environ["ICB_ADMIN_PASSWORD"]
-    path = data_dir / "admin_password"
-    if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_urlsafe(12))
-    return path.read_text().strip()
+    return secret_file(data_dir / "admin_password", lambda: secrets.token_urlsafe(12))
 
 
 def run(argv: list[str]) -> int:

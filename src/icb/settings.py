@@ -6,24 +6,15 @@ from pathlib import Path
 
 import dj_database_url
 
+from icb.common.secrets import secret_file
+
 BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = Path(os.environ.get("ICB_DATA_DIR", Path.cwd() / "var")).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 
-def _secret_from_data_dir(filename: str, make) -> str:
-    """A secret generated once into the data dir (mode 0600), so it survives restarts
-    and is never committed."""
-    path = DATA_DIR / filename
-    if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(make())
-    return path.read_text().strip()
-
-
-SECRET_KEY = os.environ.get("ICB_SECRET_KEY") or _secret_from_data_dir(
-    "secret_key", lambda: secrets.token_urlsafe(50)
+SECRET_KEY = os.environ.get("ICB_SECRET_KEY") or secret_file(
+    DATA_DIR / "secret_key", lambda: secrets.token_urlsafe(50)
 )
 DEBUG = os.environ.get("ICB_DEBUG", "0") == "1"
 ALLOWED_HOSTS = [h for h in os.environ.get("ICB_ALLOWED_HOSTS", "*").split(",") if h]

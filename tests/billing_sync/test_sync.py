@@ -108,8 +108,8 @@ def test_values_that_cannot_be_stored_are_refused(
 
 
 def test_stop_keeps_units_and_allows_editing_again(icb_service, orgs, account, admin_user):
+    from icb.common.errors import Conflict
     from icb.contracts.services import service_update
-    from icb.errors import Conflict
 
     orgs.mapped(account, workstations=8)
     service = sync_now(service=icb_service, actor=admin_user)

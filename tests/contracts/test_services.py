@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 
+from icb.common.errors import InvalidInput
 from icb.contracts.models import Contract, Service, ServiceUnitChange, UnitChangeSource
 from icb.contracts.services import (
     contract_create,
@@ -14,7 +15,6 @@ from icb.contracts.services import (
     service_delete,
     service_update,
 )
-from icb.errors import InvalidInput
 from tests.factories import make_account
 
 pytestmark = pytest.mark.django_db

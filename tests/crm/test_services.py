@@ -1,8 +1,8 @@
 import pytest
 
+from icb.common.errors import InvalidInput
 from icb.crm.models import Account
 from icb.crm.services import account_create, account_update
-from icb.errors import InvalidInput
 from tests.factories import make_account
 
 

@@ -6,7 +6,7 @@ import threading
 import pytest
 from django.db import connection
 
-from icb.errors import Conflict
+from icb.common.errors import Conflict
 from icb.mapping.models import Mapping
 from icb.mapping.services import CellChange, apply_changes
 

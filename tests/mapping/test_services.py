@@ -1,6 +1,6 @@
 import pytest
 
-from icb.errors import Conflict, InvalidInput
+from icb.common.errors import Conflict, InvalidInput
 from icb.mapping import selectors, services
 from icb.mapping.models import Mapping, MappingChange, MappingColumns
 from icb.mapping.services import CellChange

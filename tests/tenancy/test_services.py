@@ -1,6 +1,6 @@
 import pytest
 
-from icb.errors import InvalidInput, NotFound
+from icb.common.errors import InvalidInput, NotFound
 from icb.tenancy.models import ApiToken, Company, Role, User
 from icb.tenancy.services import (
     api_token_create,

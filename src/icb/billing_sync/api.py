@@ -6,11 +6,11 @@ import datetime
 from django.conf import settings
 from ninja import Field, Router, Schema
 
+from icb.common.pagination import paginate
 from icb.contracts import selectors as contract_selectors
 from icb.contracts.api import DecimalOut, ServiceOut, _money
 from icb.tenancy.models import Area, Level
 from icb.tenancy.permissions import require
-from icb.web.pagination import paginate
 
 from . import services
 

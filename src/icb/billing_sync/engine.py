@@ -32,6 +32,7 @@ from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from icb.common.money import CENT
 from icb.contracts.models import (
     BillingMode,
     Service,
@@ -43,7 +44,6 @@ from icb.contracts.services import DECIMAL_PLACES, MAX_DIGITS
 from icb.hub import services as hub_services
 from icb.hub.client import HubClient, HubError, UsageResult
 from icb.mapping.models import Mapping
-from icb.money import CENT
 from icb.tenancy.models import Company, User
 
 from .models import ItemStatus, SyncRun, SyncRunItem, SyncTrigger

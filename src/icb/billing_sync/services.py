@@ -12,8 +12,8 @@ from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
 
+from icb.common.errors import Conflict, InvalidInput
 from icb.contracts.models import BillingMode, Service, ServiceUnitChange, SyncStatus
-from icb.errors import Conflict, InvalidInput
 from icb.hub import services as hub_services
 from icb.hub.models import BillingType, Module
 from icb.mapping.models import Mapping

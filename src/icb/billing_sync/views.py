@@ -7,13 +7,13 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from icb.common.errors import ServiceError
+from icb.common.pagination import paginate
 from icb.contracts import selectors as contract_selectors
-from icb.errors import ServiceError
 from icb.hub import selectors as hub_selectors
 from icb.hub import services as hub_services
 from icb.tenancy.models import Area, Level
 from icb.tenancy.permissions import allows, area_required
-from icb.web.pagination import paginate
 
 from . import services
 

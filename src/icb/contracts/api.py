@@ -9,11 +9,11 @@ from django.conf import settings
 from ninja import Field, Router, Schema, Status
 from pydantic import WithJsonSchema
 
-from icb.errors import InvalidInput
-from icb.money import to_cents
+from icb.common.errors import InvalidInput
+from icb.common.money import to_cents
+from icb.common.pagination import paginate
 from icb.tenancy.models import Area, Level
 from icb.tenancy.permissions import require
-from icb.web.pagination import paginate
 
 from . import selectors, services
 from .models import ContractStatus

@@ -1,10 +1,10 @@
 """Page forms. They only collect and shape input; the rules live in services.py, whose
-errors are put back next to the fields they name (icb.web.forms.apply_errors)."""
+errors are put back next to the fields they name (icb.common.forms.apply_errors)."""
 
 from django import forms
 
-from icb.money import CURRENCY_CHOICES
-from icb.web.forms import make_read_only
+from icb.common.forms import make_read_only
+from icb.common.money import CURRENCY_CHOICES
 
 from .models import BillingFrequency, ContractStatus
 

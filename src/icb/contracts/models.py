@@ -7,8 +7,8 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 
+from icb.common.money import CURRENCY_CHOICES, line_amount
 from icb.crm.models import Account
-from icb.money import CURRENCY_CHOICES, line_amount
 from icb.tenancy.models import Company, User
 
 ZERO = Decimal("0")

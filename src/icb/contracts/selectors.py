@@ -7,12 +7,12 @@ from decimal import Decimal
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
+from icb.common.money import line_amount, to_cents
+from icb.common.validation import MAX_ID
 from icb.crm.models import Account
-from icb.money import line_amount, to_cents
 from icb.tenancy.models import Company
 
 from .models import Contract, ContractStatus, Service, ServiceUnitChange
-from .services import MAX_ID
 
 
 def valid_id(value) -> int | None:

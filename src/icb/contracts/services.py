@@ -11,11 +11,11 @@ from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
 
+from icb.common.errors import Conflict, InvalidInput
+from icb.common.money import CENT, CURRENCIES
+from icb.common.validation import MAX_ID, full_clean_or_raise
 from icb.crm.models import Account
-from icb.errors import Conflict, InvalidInput
-from icb.money import CENT, CURRENCIES
 from icb.tenancy.models import Company, User
-from icb.tenancy.services import full_clean_or_raise
 
 from .models import (
     BillingFrequency,
@@ -30,7 +30,6 @@ from .models import (
 # DECIMAL(12, 2)).
 DECIMAL_PLACES = 2
 MAX_DIGITS = 12
-MAX_ID = 2**63 - 1
 
 CONTRACT_FIELDS = (
     "account_id",

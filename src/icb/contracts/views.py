@@ -8,11 +8,11 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from icb.errors import InvalidInput, ServiceError
+from icb.common.errors import InvalidInput, ServiceError
+from icb.common.forms import apply_errors
+from icb.common.pagination import paginate
 from icb.tenancy.models import Area, Level
 from icb.tenancy.permissions import allows, area_required
-from icb.web.forms import apply_errors
-from icb.web.pagination import paginate
 
 from . import selectors, services
 from .forms import ContractForm, ServiceForm
@@ -255,9 +255,9 @@ def _lock_units(form, service) -> None:
     """While ICB is active the units come from the sync: shown, not editable."""
     if service.is_icb:
         form.fields["units"].disabled = True
-        form.fields["units"].help_text = (
-            "Synced by Integrated Customer Billing; stop it to edit the units by hand."
-        )
+        form.fields[
+            "units"
+        ].help_text = "Synced by Integrated Customer Billing; stop it to edit the units by hand."
 
 
 def _render_service(

@@ -6,10 +6,10 @@ from datetime import datetime
 from django.conf import settings
 from ninja import Field, Query, Router, Schema
 
-from icb.errors import ServiceError
+from icb.common.errors import ServiceError
+from icb.common.pagination import MAX_PAGE_SIZE, paginate
 from icb.tenancy.models import Area, Level
 from icb.tenancy.permissions import require
-from icb.web.pagination import MAX_PAGE_SIZE, paginate
 
 from . import selectors, services
 

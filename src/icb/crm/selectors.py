@@ -3,13 +3,11 @@
 from django.db.models import QuerySet
 from django.http import Http404
 
+from icb.common.validation import MAX_ID
 from icb.contracts.models import Contract
 from icb.tenancy.models import Company
 
 from .models import Account
-
-# Ids are 64-bit; a larger number in a URL names nothing (and must not reach the database).
-_MAX_ID = 2**63 - 1
 
 
 def _clean_filter(value: str | None) -> str:
@@ -48,7 +46,7 @@ def account_list(
 
 def account_get(*, company: Company, account_id: int) -> Account:
     """The company's account with this id, or Http404 (also for another company's id)."""
-    if not isinstance(account_id, int) or not 0 < account_id <= _MAX_ID:
+    if not isinstance(account_id, int) or not 0 < account_id <= MAX_ID:
         raise Http404("Not found.")
     try:
         return accounts_of(company=company).get(pk=account_id)

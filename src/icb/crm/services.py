@@ -2,9 +2,9 @@
 
 from django.db import IntegrityError, transaction
 
-from icb.errors import InvalidInput
+from icb.common.errors import InvalidInput
+from icb.common.validation import full_clean_or_raise
 from icb.tenancy.models import Company, User
-from icb.tenancy.services import full_clean_or_raise
 
 from .models import Account
 

@@ -4,12 +4,12 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 
-from icb.errors import ServiceError
+from icb.common.errors import ServiceError
+from icb.common.forms import apply_errors, make_read_only
+from icb.common.pagination import paginate
 from icb.mapping.views import account_section as account_mapping_section
 from icb.tenancy.models import Area, Level
 from icb.tenancy.permissions import allows, area_required
-from icb.web.forms import apply_errors, make_read_only
-from icb.web.pagination import paginate
 
 from . import selectors, services
 from .forms import AccountFilterForm, AccountForm

@@ -7,21 +7,16 @@ from functools import lru_cache
 from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
 
+from icb.common.secrets import secret_file
+
 
 @lru_cache(maxsize=1)
 def _fernet() -> Fernet:
     key = os.environ.get("ICB_ENCRYPTION_KEY")
     if not key:
-        path = settings.DATA_DIR / "encryption_key"
-        if not path.exists():
-            try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:
-                pass
-            else:
-                with os.fdopen(fd, "w") as f:
-                    f.write(Fernet.generate_key().decode())
-        key = path.read_text().strip()
+        key = secret_file(
+            settings.DATA_DIR / "encryption_key", lambda: Fernet.generate_key().decode()
+        )
     return Fernet(key.encode())
 
 

@@ -5,7 +5,7 @@ import json
 
 from django.db.models import Prefetch, Q
 
-from icb.errors import InvalidInput, NotFound
+from icb.common.errors import InvalidInput, NotFound
 from icb.tenancy.models import Company
 
 from .models import BillingType, Module, Organization

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from icb.errors import Conflict, InvalidInput
+from icb.common.errors import Conflict, InvalidInput
 from icb.tenancy.models import Company, User
 
 from . import client

@@ -5,7 +5,7 @@ import logging
 
 from celery import shared_task
 
-from icb.errors import ServiceError
+from icb.common.errors import ServiceError
 
 from .client import HubError
 

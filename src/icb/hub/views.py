@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from icb.errors import ServiceError
+from icb.common.errors import ServiceError
 from icb.tenancy.permissions import administrator_required
 
 from . import selectors, services

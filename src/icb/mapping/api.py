@@ -7,12 +7,12 @@ from datetime import datetime
 from django.conf import settings
 from ninja import Body, Field, Query, Router, Schema
 
+from icb.common.errors import InvalidInput
+from icb.common.pagination import MAX_PAGE_SIZE, paginate
 from icb.crm.selectors import account_get
-from icb.errors import InvalidInput
 from icb.hub.selectors import module_get
 from icb.tenancy.models import Area, Level
 from icb.tenancy.permissions import require
-from icb.web.pagination import MAX_PAGE_SIZE, paginate
 
 from . import selectors, services
 

@@ -3,12 +3,12 @@ organizations (with the account each one is mapped to), and the change history."
 
 from django.db.models import Q, QuerySet
 
+from icb.common.pagination import Page, paginate
 from icb.crm.models import Account
 from icb.crm.selectors import account_list
 from icb.hub.models import Module, Organization
 from icb.hub.selectors import organization_search
 from icb.tenancy.models import Company, User
-from icb.web.pagination import Page, paginate
 
 from .models import Mapping, MappingChange, MappingColumns
 

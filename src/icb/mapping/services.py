@@ -11,8 +11,9 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from icb.common.errors import Conflict, InvalidInput
+from icb.common.validation import MAX_ID
 from icb.crm.models import Account
-from icb.errors import Conflict, InvalidInput
 from icb.hub.models import Module, Organization, OrganizationStatus
 from icb.tenancy.models import Company, User
 
@@ -21,7 +22,6 @@ from .selectors import MAX_COLUMNS, mapping_modules
 
 MAX_CELLS = 2000
 MAX_PER_CELL = 1000
-MAX_ID = 2**63 - 1  # ids are 64-bit; a larger number names nothing
 
 
 @dataclass

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
-from icb.money import CURRENCY_CHOICES
+from icb.common.money import CURRENCY_CHOICES
 
 
 def validate_time_zone(value: str) -> None:

@@ -8,7 +8,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from icb.errors import InvalidInput, NotFound
+from icb.common.errors import InvalidInput, NotFound
+from icb.common.validation import full_clean_or_raise
 
 from .models import ApiToken, Area, Company, Level, Role, User
 
@@ -36,20 +37,6 @@ BUILT_IN_ROLES = {
         security=Level.NONE,
     ),
 }
-
-
-def _validation_to_invalid(exc: ValidationError) -> InvalidInput:
-    errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
-    first = next(iter(errors.values()))[0]
-    return InvalidInput(first, errors=errors)
-
-
-def full_clean_or_raise(instance, **kwargs) -> None:
-    """Model invariants are the one source of validation rules for forms and API alike."""
-    try:
-        instance.full_clean(**kwargs)
-    except ValidationError as exc:
-        raise _validation_to_invalid(exc) from None
 
 
 @transaction.atomic

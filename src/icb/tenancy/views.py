@@ -5,8 +5,8 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect, render
 
-from icb.errors import ServiceError
-from icb.web.forms import apply_errors, make_read_only
+from icb.common.errors import ServiceError
+from icb.common.forms import apply_errors, make_read_only
 
 from . import services
 from .forms import ApiTokenForm, RoleForm, UserCreateForm, UserEditForm

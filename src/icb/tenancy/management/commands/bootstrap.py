@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from icb.errors import ServiceError
+from icb.common.errors import ServiceError
 from icb.tenancy.services import bootstrap_company
 
 

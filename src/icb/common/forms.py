@@ -1,6 +1,6 @@
 """Form helpers shared by every page."""
 
-from icb.errors import ServiceError
+from icb.common.errors import ServiceError
 
 
 def apply_errors(form, exc: ServiceError, aliases: dict | None = None) -> None:
