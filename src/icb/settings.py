@@ -27,6 +27,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "axes",
+    "icb.common",
     "icb.tenancy",
     "icb.crm",
     "icb.contracts",

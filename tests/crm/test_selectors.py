@@ -1,7 +1,8 @@
 import pytest
 from django.http import Http404
 
-from icb.crm.selectors import account_contracts, account_get, account_list
+from icb.contracts.selectors import account_contracts
+from icb.crm.selectors import account_get, account_list
 from tests.factories import make_account, make_contract
 
 

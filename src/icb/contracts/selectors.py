@@ -114,3 +114,10 @@ def account_choices(*, company: Company, include_id: int | None = None) -> Query
     if include_id:
         condition |= Q(pk=include_id)
     return Account.objects.filter(condition, company=company).order_by("name", "id")
+
+
+def account_contracts(*, account: Account) -> QuerySet[Contract]:
+    """The account's contracts, for the read-only list on the CRM account page."""
+    return Contract.objects.filter(company_id=account.company_id, account=account).order_by(
+        "name", "id"
+    )

@@ -4,7 +4,6 @@ from django.db.models import QuerySet
 from django.http import Http404
 
 from icb.common.validation import MAX_ID
-from icb.contracts.models import Contract
 from icb.tenancy.models import Company
 
 from .models import Account
@@ -52,10 +51,3 @@ def account_get(*, company: Company, account_id: int) -> Account:
         return accounts_of(company=company).get(pk=account_id)
     except Account.DoesNotExist:
         raise Http404("Not found.") from None
-
-
-def account_contracts(*, account: Account) -> QuerySet[Contract]:
-    """The account's contracts, for the read-only list on the account page."""
-    return Contract.objects.filter(company_id=account.company_id, account=account).order_by(
-        "name", "id"
-    )

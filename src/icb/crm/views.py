@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from icb.common.errors import ServiceError
 from icb.common.forms import apply_errors, make_read_only
 from icb.common.pagination import paginate
-from icb.mapping.views import account_section as account_mapping_section
+from icb.contracts.selectors import account_contracts
 from icb.tenancy.models import Area, Level
 from icb.tenancy.permissions import allows, area_required
 
@@ -82,8 +82,7 @@ def account_detail(request, account_id: int):
             "account": account,
             "form": form,
             "can_modify": can_modify,
-            "contracts": selectors.account_contracts(account=account),
-            "itc_mapping": account_mapping_section(request, account),
+            "contracts": account_contracts(account=account),
             "active_tab": tab if tab in TABS and request.method != "POST" else "general",
         },
     )

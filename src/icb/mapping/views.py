@@ -1,6 +1,7 @@
 """Admin > My Company > Hub Settings: the Organization Mapping page, and the ITC
-Integrations Mapping section of an account's page. Reads here; saving goes through the
-API (/api/v1/mappings/changes) from static/mapping/mapping.js."""
+Integrations Mapping section of an account's page (rendered by the mapping_section tag).
+Reads here; saving goes through the API (/api/v1/mappings/changes) from
+static/mapping/mapping.js."""
 
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
@@ -50,8 +51,9 @@ def mapping_page(request):
 
 
 def account_section(request, account: Account) -> dict:
-    """The context of an account's ITC Integrations Mapping section (for crm.views): empty
-    for a role without Hub Settings access, which sees "no access" there, not a 403."""
+    """The context of an account's ITC Integrations Mapping section (for the
+    mapping_section tag): empty for a role without Hub Settings access, which sees
+    "no access" there, not a 403."""
     user = request.user
     if not allows(user, Area.HUB_SETTINGS, Level.VIEW):
         return {"visible": False}
