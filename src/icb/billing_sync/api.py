@@ -7,8 +7,9 @@ from django.conf import settings
 from ninja import Field, Router, Schema
 
 from icb.common.pagination import paginate
+from icb.common.schemas import DecimalOut, Page, decimal_out
 from icb.contracts import selectors as contract_selectors
-from icb.contracts.api import DecimalOut, ServiceOut, _money
+from icb.contracts.api import ServiceOut
 from icb.tenancy.models import Area, Level
 from icb.tenancy.permissions import require
 
@@ -55,12 +56,8 @@ class SyncRunOut(Schema):
         return obj.services_incomplete
 
 
-class SyncRunPage(Schema):
-    items: list[SyncRunOut]
-    count: int
-    page: int
-    pages: int
-    page_size: int
+class SyncRunPage(Page[SyncRunOut]):
+    pass
 
 
 class SyncRunItemOut(Schema):
@@ -87,19 +84,15 @@ class SyncRunItemOut(Schema):
 
     @staticmethod
     def resolve_old_units(obj) -> str | None:
-        return _money(obj.old_units)
+        return decimal_out(obj.old_units)
 
     @staticmethod
     def resolve_new_units(obj) -> str | None:
-        return _money(obj.new_units)
+        return decimal_out(obj.new_units)
 
 
-class SyncRunItemPage(Schema):
-    items: list[SyncRunItemOut]
-    count: int
-    page: int
-    pages: int
-    page_size: int
+class SyncRunItemPage(Page[SyncRunItemOut]):
+    pass
 
 
 class SyncRunDetailOut(SyncRunOut):

@@ -3,15 +3,14 @@ call a service or selector, answer with a schema. Money and units are decimal st
 with two places ("45.00")."""
 
 import datetime
-from typing import Annotated, Any
 
 from django.conf import settings
 from ninja import Field, Router, Schema, Status
-from pydantic import WithJsonSchema
 
 from icb.common.errors import InvalidInput
-from icb.common.money import to_cents
 from icb.common.pagination import paginate
+from icb.common.schemas import DecimalIn, DecimalOut, Page, decimal_out
+from icb.crm.api import AccountRef
 from icb.tenancy.models import Area, Level
 from icb.tenancy.permissions import require
 
@@ -20,34 +19,7 @@ from .models import ContractStatus
 
 router = Router(tags=["contracts"])
 
-# Accepts a JSON string ("45.00", preferred) or number; the service layer decides
-# (non-negative, at most two decimal places, finite, at most 10 digits before the point).
-DecimalIn = Annotated[
-    Any,
-    WithJsonSchema(
-        {
-            "anyOf": [{"type": "string", "pattern": r"^\d{1,10}(\.\d{1,2})?$"}, {"type": "number"}],
-            "description": "A non-negative decimal with at most two decimal places.",
-        }
-    ),
-]
-DecimalOut = Annotated[
-    str,
-    WithJsonSchema({"type": "string", "pattern": r"^-?\d+\.\d{2}$", "examples": ["45.00"]}),
-]
-
-
-def _money(value) -> str | None:
-    return None if value is None else str(to_cents(value))
-
-
 # --- schemas -------------------------------------------------------------------------
-
-
-class AccountRef(Schema):
-    id: int
-    name: str
-    code: str
 
 
 class ContractOut(Schema):
@@ -62,12 +34,8 @@ class ContractOut(Schema):
     created_at: datetime.datetime
 
 
-class ContractPage(Schema):
-    items: list[ContractOut]
-    count: int
-    page: int
-    pages: int
-    page_size: int
+class ContractPage(Page[ContractOut]):
+    pass
 
 
 class ContractIn(Schema):
@@ -129,27 +97,23 @@ class ServiceOut(Schema):
 
     @staticmethod
     def resolve_unit_price(obj) -> str:
-        return _money(obj.unit_price)
+        return decimal_out(obj.unit_price)
 
     @staticmethod
     def resolve_units(obj) -> str:
-        return _money(obj.units)
+        return decimal_out(obj.units)
 
     @staticmethod
     def resolve_amount(obj) -> str:
-        return _money(obj.amount)
+        return decimal_out(obj.amount)
 
     @staticmethod
     def resolve_currency(obj) -> str:
         return obj.contract.currency
 
 
-class ServicePage(Schema):
-    items: list[ServiceOut]
-    count: int
-    page: int
-    pages: int
-    page_size: int
+class ServicePage(Page[ServiceOut]):
+    pass
 
 
 class ServiceIn(Schema):
@@ -178,23 +142,19 @@ class UnitChangeOut(Schema):
 
     @staticmethod
     def resolve_old_units(obj) -> str | None:
-        return _money(obj.old_units)
+        return decimal_out(obj.old_units)
 
     @staticmethod
     def resolve_new_units(obj) -> str:
-        return _money(obj.new_units)
+        return decimal_out(obj.new_units)
 
     @staticmethod
     def resolve_user(obj) -> str | None:
         return obj.user.email if obj.user_id else None
 
 
-class UnitChangePage(Schema):
-    items: list[UnitChangeOut]
-    count: int
-    page: int
-    pages: int
-    page_size: int
+class UnitChangePage(Page[UnitChangeOut]):
+    pass
 
 
 # --- helpers -------------------------------------------------------------------------

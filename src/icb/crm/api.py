@@ -8,6 +8,7 @@ from ninja import Field, Query, Router, Schema
 
 from icb.common.errors import ServiceError
 from icb.common.pagination import MAX_PAGE_SIZE, paginate
+from icb.common.schemas import Page
 from icb.tenancy.models import Area, Level
 from icb.tenancy.permissions import require
 
@@ -39,12 +40,16 @@ class AccountOut(Schema):
         return obj.is_active
 
 
-class AccountPageOut(Schema):
-    items: list[AccountOut]
-    count: int
-    page: int
-    pages: int
-    page_size: int
+class AccountPage(Page[AccountOut]):
+    pass
+
+
+class AccountRef(Schema):
+    """An account named by another resource (a contract's account)."""
+
+    id: int
+    name: str
+    code: str
 
 
 class AccountIn(Schema):
@@ -110,21 +115,14 @@ def _api_field_names():
         raise
 
 
-@router.get("/accounts", response=AccountPageOut)
+@router.get("/accounts", response=AccountPage)
 def list_accounts(request, filters: Query[AccountFilters]):
     """The company's accounts in name order, filtered and paginated."""
     require(request.user, Area.CRM_ACCOUNTS, Level.VIEW)
     qs = selectors.account_list(
         company=request.company, name=filters.name, code=filters.code, active=filters.active
     )
-    page = paginate(qs, filters.page, filters.page_size)
-    return {
-        "items": page.items,
-        "count": page.count,
-        "page": page.page,
-        "pages": page.pages,
-        "page_size": page.page_size,
-    }
+    return paginate(qs, filters.page, filters.page_size)
 
 
 @router.post("/accounts", response={201: AccountOut})

@@ -5,6 +5,7 @@ from datetime import datetime
 from django.core.exceptions import PermissionDenied
 from ninja import Router, Schema, Status
 
+from icb.common.schemas import CursorPage
 from icb.tenancy.models import Area, Level
 from icb.tenancy.permissions import allows, require, require_administrator
 
@@ -44,9 +45,8 @@ class OrganizationOut(Schema):
     removed: bool
 
 
-class OrganizationPage(Schema):
-    items: list[OrganizationOut]
-    next_cursor: str | None
+class OrganizationPage(CursorPage[OrganizationOut]):
+    pass
 
 
 def _require_directory_reader(user) -> None:

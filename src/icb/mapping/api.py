@@ -9,7 +9,10 @@ from ninja import Body, Field, Query, Router, Schema
 
 from icb.common.errors import InvalidInput
 from icb.common.pagination import MAX_PAGE_SIZE, paginate
+from icb.common.schemas import CursorPage, Page
+from icb.crm.api import AccountRef
 from icb.crm.selectors import account_get
+from icb.hub.api import OrganizationOut
 from icb.hub.selectors import module_get
 from icb.tenancy.models import Area, Level
 from icb.tenancy.permissions import require
@@ -19,33 +22,19 @@ from . import selectors, services
 router = Router(tags=["mapping"])
 
 
-class OrganizationOut(Schema):
-    id: str
-    name: str
-    parent_id: str | None
-    removed: bool
-    status: str
+class MappedAccount(AccountRef):
+    """An account as the mapping shows it: with whether it is active."""
 
-
-class AccountRef(Schema):
-    id: int
-    name: str
-    code: str
     active: bool
 
 
 class GridRow(Schema):
-    account: AccountRef
+    account: MappedAccount
     mappings: dict[str, list[OrganizationOut]]
 
 
-class GridOut(Schema):
+class GridOut(Page[GridRow]):
     modules: list[str]
-    items: list[GridRow]
-    count: int
-    page: int
-    pages: int
-    page_size: int
 
 
 class GridFilters(Schema):
@@ -86,12 +75,11 @@ class ColumnsOut(Schema):
 
 class PickerOrganization(OrganizationOut):
     depth: int
-    mapped_to: AccountRef | None
+    mapped_to: MappedAccount | None
 
 
-class PickerPage(Schema):
-    items: list[PickerOrganization]
-    next_cursor: str | None
+class PickerPage(CursorPage[PickerOrganization]):
+    pass
 
 
 class ChangeOut(Schema):
@@ -105,12 +93,8 @@ class ChangeOut(Schema):
     changed_at: datetime
 
 
-class ChangePage(Schema):
-    items: list[ChangeOut]
-    count: int
-    page: int
-    pages: int
-    page_size: int
+class ChangePage(Page[ChangeOut]):
+    pass
 
 
 def _rows(company, account_ids: list[int]) -> list[dict]:

@@ -1,0 +1,143 @@
+"""The OpenAPI document (/api/v1/openapi.json) says what the API answers: one schema per
+name, and every read route's answer matches the schema it publishes."""
+
+import json
+import re
+
+import pytest
+from django.test import Client
+from ninja.openapi.schema import OpenAPISchema
+
+from icb.api import api
+from icb.billing_sync.models import SyncRun, SyncRunItem
+from icb.hub.models import BillingType, Module, Organization
+from tests.factories import make_account, make_contract, make_mapping, make_service
+
+
+class _RecordingSchema(OpenAPISchema):
+    """Ninja keeps the last of two schemas given the same name: record each such clash."""
+
+    def __init__(self, *args, **kwargs):
+        self.clashes = {}
+        super().__init__(*args, **kwargs)
+
+    def add_schema_definitions(self, definitions: dict) -> None:
+        for name, schema in definitions.items():
+            if name in self.schemas and self.schemas[name] != schema:
+                self.clashes.setdefault(name, [self.schemas[name]]).append(schema)
+        super().add_schema_definitions(definitions)
+
+
+def test_no_two_schemas_share_a_name():
+    document = _RecordingSchema(api, "/api/v1/")
+    assert list(document.clashes) == []
+
+
+def _problems(value, schema, components, where="") -> list[str]:
+    """Where `value` does not match the JSON schema (the subset ninja publishes)."""
+    if "$ref" in schema:
+        schema = components[schema["$ref"].rpartition("/")[2]]
+    if "anyOf" in schema:
+        if any(not _problems(value, option, components, where) for option in schema["anyOf"]):
+            return []
+        return [f"{where or '.'}: {value!r} matches none of {schema['anyOf']}"]
+    kind = schema.get("type")
+    if kind == "object" or "properties" in schema:
+        if not isinstance(value, dict):
+            return [f"{where or '.'}: not an object"]
+        properties = schema.get("properties", {})
+        extra = schema.get("additionalProperties", not properties)
+        found = [f"{where}.{k}: missing" for k in schema.get("required", []) if k not in value]
+        for key, item in value.items():
+            if key in properties:
+                found += _problems(item, properties[key], components, f"{where}.{key}")
+            elif isinstance(extra, dict):
+                found += _problems(item, extra, components, f"{where}.{key}")
+            elif not extra:
+                found.append(f"{where}.{key}: not in the schema")
+        return found
+    if kind == "array":
+        if not isinstance(value, list):
+            return [f"{where or '.'}: not an array"]
+        found = []
+        for i, item in enumerate(value):
+            found += _problems(item, schema.get("items", {}), components, f"{where}[{i}]")
+        return found
+    checks = {
+        "string": lambda v: isinstance(v, str),
+        "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+        "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+        "boolean": lambda v: isinstance(v, bool),
+        "null": lambda v: v is None,
+    }
+    if kind in checks and not checks[kind](value):
+        return [f"{where or '.'}: {value!r} is not {kind}"]
+    if kind == "string" and "pattern" in schema and not re.search(schema["pattern"], value):
+        return [f"{where or '.'}: {value!r} does not match {schema['pattern']}"]
+    return []
+
+
+@pytest.fixture
+def world(company, admin_user):
+    """One of everything a read route lists, made through the API where it can be."""
+    account = make_account(company, "Harbor Dental", code="HARBOR")
+    contract = make_contract(account)
+    service = make_service(contract)
+    module = Module.objects.create(company=company, code="rmm", name="RMM")
+    BillingType.objects.create(module=module, code="workstations", name="Workstations")
+    parent = Organization.objects.create(
+        company=company, module=module, external_id="1", name="Harbor"
+    )
+    Organization.objects.create(
+        company=company, module=module, external_id="2", name="Harbor West", parent_external_id="1"
+    )
+    make_mapping(account, parent, admin_user)
+    run = SyncRun.objects.create(company=company, trigger="manual", user=admin_user)
+    SyncRunItem.objects.create(
+        run=run, company=company, service=service, status="error", message="Hub refused."
+    )
+    return {
+        "account_id": account.pk,
+        "contract_id": contract.pk,
+        "service_id": service.pk,
+        "code": module.code,
+        "run_id": run.pk,
+    }
+
+
+QUERIES = {"/mappings/organizations": {"module": "rmm"}}
+
+
+@pytest.mark.django_db
+def test_every_read_route_answers_what_it_publishes(admin_user, world):
+    client = Client()
+    client.force_login(admin_user)
+    writes = [
+        ("patch", f"/api/v1/services/{world['service_id']}", {"units": "12"}),
+        (
+            "post",
+            "/api/v1/mappings/changes",
+            {"changes": [{"account_id": world["account_id"], "module": "rmm", "add": ["2"]}]},
+        ),
+    ]
+    for method, url, body in writes:
+        response = getattr(client, method)(url, json.dumps(body), content_type="application/json")
+        assert response.status_code == 200, response.content
+    document = client.get("/api/v1/openapi.json").json()
+    components = document["components"]["schemas"]
+    checked = 0
+    for path, operations in document["paths"].items():
+        if "get" not in operations or path.endswith(("/openapi.json", "/docs")):
+            continue
+        url = re.sub(r"{(\w+)}", lambda m: str(world[m.group(1)]), path)
+        response = client.get(url, QUERIES.get(path.removeprefix("/api/v1"), {}))
+        assert response.status_code == 200, (path, response.content[:200])
+        published = operations["get"]["responses"]["200"].get("content")
+        if published is None:
+            continue  # publishes no schema (the health check)
+        answer = response.json()
+        schema = published["application/json"]["schema"]
+        assert _problems(answer, schema, components) == [], path
+        assert answer, f"{path}: give the world something for this route to show"
+        checked += 1
+    assert checked >= 15
