@@ -13,6 +13,7 @@ urlpatterns = [
     path("", include("icb.billing_sync.urls")),
 ]
 
+handler400 = "icb.web.views.bad_request"
 handler403 = "icb.web.views.forbidden"
 handler404 = "icb.web.views.not_found"
 handler500 = "icb.web.views.server_error"

@@ -34,7 +34,10 @@ def _encode_cursor(org: Organization) -> str:
 def _decode_cursor(cursor: str) -> tuple[str, str]:
     try:
         name, external_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        return str(name), str(external_id)
+        name, external_id = str(name), str(external_id)
+        if "\x00" in name or "\x00" in external_id:  # a forged cursor; no name holds one
+            raise ValueError
+        return name, external_id
     except (ValueError, TypeError):
         raise InvalidInput(
             "The cursor is not valid; start again without it.", field="cursor"

@@ -11,6 +11,11 @@ def _error(request, status, title, message):
     return render(request, "web/error.html", {"title": title, "message": message}, status=status)
 
 
+def bad_request(request, exception=None):
+    message = str(exception) if exception and str(exception) else "The request was not valid."
+    return _error(request, 400, "Bad request", message)
+
+
 def forbidden(request, exception=None):
     message = str(exception) if exception and str(exception) else "Your role does not allow this."
     return _error(request, 403, "Not allowed", message)
