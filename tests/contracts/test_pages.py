@@ -173,7 +173,7 @@ def test_add_service_redirects_to_billing_tab_with_message(admin_client, contrac
         ("units", "-1", "Units cannot be negative."),
         ("units", "abc", "not a number"),
         ("units", "1.234", "at most 2 decimal places"),
-        ("unit_price", "NaN", "finite"),
+        ("unit_price", "NaN", "not a number"),
         ("name", "", "This field is required."),
     ],
 )

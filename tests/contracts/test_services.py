@@ -154,7 +154,7 @@ def test_contract_update_cannot_move_to_another_companys_account(
         (0.1, "0.10"),
         (Decimal("9999999999.99"), "9999999999.99"),
         ("-0", "0.00"),
-        ("1E+2", "100.00"),
+        (Decimal("1E+2"), "100.00"),
     ],
 )
 def test_parse_decimal_accepts_two_places(raw, expected):
@@ -173,17 +173,24 @@ def test_parse_decimal_accepts_two_places(raw, expected):
         (-0.5, "negative"),
         ("1.234", "decimal places"),
         (1.234, "decimal places"),
-        ("1e-9", "decimal places"),
-        ("NaN", "finite"),
-        ("Infinity", "finite"),
-        ("-inf", "finite"),
+        ("1e-9", "not a number"),
+        ("NaN", "not a number"),
+        ("Infinity", "not a number"),
+        ("-inf", "not a number"),
         (float("nan"), "finite"),
-        ("1e400", "too large"),
+        ("1e400", "not a number"),
         (float("inf"), "finite"),
         ("10000000000", "too large"),
         (10**30, "too large"),
         ("1" * 100, "too long"),
         ("1,5", "not a number"),
+        # Only plain decimal notation in ASCII digits, as the API documents.
+        ("1E1", "not a number"),
+        ("1E+2", "not a number"),
+        ("\u0663", "not a number"),  # an Arabic-Indic three
+        ("\uff15", "not a number"),  # a fullwidth five
+        ("1_000", "not a number"),
+        ("0x10", "not a number"),
     ],
 )
 def test_parse_decimal_refuses_with_a_clear_message(raw, words):

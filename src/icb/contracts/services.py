@@ -7,6 +7,7 @@ inputs are parsed into exact types first, then the model's own invariants
 """
 
 import datetime
+import re
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
@@ -53,6 +54,9 @@ _LABELS = {
 # --- parsing -------------------------------------------------------------------------
 
 
+PLAIN_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?", re.ASCII)
+
+
 def parse_decimal(value, *, field: str) -> Decimal:
     """A non-negative amount with at most two decimal places, from a Decimal, an int, a
     string or a float (a float is read by its shortest representation, so 1.234 stays
@@ -61,13 +65,17 @@ def parse_decimal(value, *, field: str) -> Decimal:
     if value is None or isinstance(value, bool):
         raise InvalidInput(f"{label}: enter a number.", field=field)
     if isinstance(value, float):
-        value = repr(value)
-    if isinstance(value, str):
+        value = Decimal(repr(value))
+    elif isinstance(value, str):
         text = value.strip()
         if not text:
             raise InvalidInput(f"{label}: enter a number.", field=field)
         if len(text) > 40:
             raise InvalidInput(f"{label}: the number is too long.", field=field)
+        # Plain decimal notation in ASCII digits only: Decimal() would also take "1E1",
+        # "٣" (an Arabic-Indic digit) or "1_000", none of which a person means as units.
+        if not PLAIN_DECIMAL.fullmatch(text):
+            raise InvalidInput(f"{label}: “{text}” is not a number.", field=field)
         try:
             value = Decimal(text)
         except InvalidOperation:
