@@ -12,7 +12,8 @@ from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from icb.common.errors import Conflict, InvalidInput
+from icb.common.errors import Conflict, InvalidInput, NotFound
+from icb.contracts import services as contract_services
 from icb.contracts.models import BillingMode, Service, ServiceUnitChange, SyncStatus
 from icb.hub import services as hub_services
 from icb.hub.models import BillingType, Module
@@ -63,7 +64,7 @@ def enable_icb(*, service: Service, actor, module, billing_type) -> Service:
         company=service.company, module=module, billing_type=billing_type
     )
     with transaction.atomic():
-        locked = Service.objects.select_for_update().get(pk=service.pk)
+        locked = contract_services.lock_service(service)
         same = (
             locked.is_icb
             and locked.icb_module_id == found.pk
@@ -84,7 +85,7 @@ def enable_icb(*, service: Service, actor, module, billing_type) -> Service:
 def stop_icb(*, service: Service, actor) -> Service:
     """End ICB: the units stay as last synced and are edited by hand again."""
     with transaction.atomic():
-        locked = Service.objects.select_for_update().get(pk=service.pk)
+        locked = contract_services.lock_service(service)
         locked.billing_mode = BillingMode.MANUAL
         locked.icb_module = locked.icb_billing_type = None
         locked.icb_status, locked.icb_message = SyncStatus.NEVER, ""
@@ -106,9 +107,13 @@ def sync_now(*, service: Service, actor: User | None) -> Service:
 
 
 def _reloaded(service: Service) -> Service:
-    fresh = Service.objects.select_related(
-        "contract__account", "icb_module", "icb_billing_type"
-    ).get(pk=service.pk)
+    fresh = (
+        Service.objects.select_related("contract__account", "icb_module", "icb_billing_type")
+        .filter(pk=service.pk)
+        .first()
+    )
+    if fresh is None:
+        raise NotFound(contract_services.GONE_MESSAGE)
     return fresh
 
 

@@ -12,7 +12,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
 
-from icb.common.errors import Conflict, InvalidInput
+from icb.common.errors import Conflict, InvalidInput, NotFound
 from icb.common.money import CENT, CURRENCIES
 from icb.common.validation import MAX_ID, full_clean_or_raise
 from icb.crm.models import Account
@@ -269,6 +269,18 @@ def service_create(
     return service
 
 
+GONE_MESSAGE = "This service no longer exists; it was deleted meanwhile."
+
+
+def lock_service(service: Service) -> Service:
+    """The service's row, locked until the end of the transaction (call inside one), or
+    NotFound when another request deleted it after this one read it."""
+    locked = Service.objects.select_for_update().filter(pk=service.pk).first()
+    if locked is None:
+        raise NotFound(GONE_MESSAGE)
+    return locked
+
+
 def service_update(*, service: Service, actor, **changes) -> Service:
     """Change a service. A history row is written only when the units really change.
     The row is locked first, so two writers at once are applied one after the other and
@@ -286,7 +298,7 @@ def service_update(*, service: Service, actor, **changes) -> Service:
             parsed[field] = parse_decimal(changes[field], field=field)
 
     with transaction.atomic():
-        locked = Service.objects.select_for_update().get(pk=service.pk)
+        locked = lock_service(service)
         old_units = locked.units
         if locked.is_icb and "units" in parsed and parsed["units"] != old_units:
             raise Conflict(
@@ -316,4 +328,5 @@ def service_update(*, service: Service, actor, **changes) -> Service:
 def service_delete(*, service: Service, actor) -> None:
     # The unit history goes with the service (the model cascades). Invoices record the
     # units they used, so a finalized invoice stays explained.
-    service.delete()
+    with transaction.atomic():
+        lock_service(service).delete()
