@@ -4,7 +4,7 @@ units as decimal strings with two places ("45.00")."""
 from typing import Annotated, Any, Generic, TypeVar
 
 from ninja import Schema
-from pydantic import WithJsonSchema
+from pydantic import StrictBool, StrictInt, WithJsonSchema
 
 from .money import to_cents
 
@@ -29,6 +29,11 @@ class CursorPage(Schema, Generic[T]):
     items: list[T]
     next_cursor: str | None
 
+
+# Ids and flags in a JSON body are JSON integers and booleans, as documented: pydantic's
+# default (lax) mode would take `true` as the id 1, or "yes" as true.
+Id = StrictInt
+Flag = StrictBool
 
 # Accepts a JSON string ("45.00", preferred) or number; the service layer decides
 # (non-negative, at most two decimal places, finite, at most 10 digits before the point).

@@ -9,7 +9,7 @@ from ninja import Field, Router, Schema, Status
 
 from icb.common.errors import InvalidInput
 from icb.common.pagination import paginate
-from icb.common.schemas import DecimalIn, DecimalOut, Page, decimal_out
+from icb.common.schemas import DecimalIn, DecimalOut, Id, Page, decimal_out
 from icb.crm.api import AccountRef
 from icb.tenancy.models import Area, Level
 from icb.tenancy.permissions import require
@@ -39,7 +39,7 @@ class ContractPage(Page[ContractOut]):
 
 
 class ContractIn(Schema):
-    account_id: int
+    account_id: Id
     name: str = Field(..., max_length=200)
     start_date: datetime.date
     end_date: datetime.date | None = None
@@ -49,7 +49,7 @@ class ContractIn(Schema):
 
 
 class ContractPatch(Schema):
-    account_id: int | None = None
+    account_id: Id | None = None
     name: str | None = None
     start_date: datetime.date | None = None
     end_date: datetime.date | None = None

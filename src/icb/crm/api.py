@@ -8,7 +8,7 @@ from ninja import Field, Query, Router, Schema
 
 from icb.common.errors import ServiceError
 from icb.common.pagination import MAX_PAGE_SIZE, paginate
-from icb.common.schemas import Page
+from icb.common.schemas import Flag, Page
 from icb.tenancy.models import Area, Level
 from icb.tenancy.permissions import require
 
@@ -58,7 +58,7 @@ class AccountIn(Schema):
 
     name: str
     code: str
-    active: bool = True
+    active: Flag = True
     email: str = ""
     phone: str = ""
     website: str = ""
@@ -76,7 +76,7 @@ class AccountPatch(Schema):
 
     name: str | None = None
     code: str | None = None
-    active: bool | None = None
+    active: Flag | None = None
     email: str | None = None
     phone: str | None = None
     website: str | None = None

@@ -9,7 +9,7 @@ from ninja import Body, Field, Query, Router, Schema
 
 from icb.common.errors import InvalidInput
 from icb.common.pagination import MAX_PAGE_SIZE, paginate
-from icb.common.schemas import CursorPage, Page
+from icb.common.schemas import CursorPage, Id, Page
 from icb.crm.api import AccountRef
 from icb.crm.selectors import account_get
 from icb.hub.api import OrganizationOut
@@ -51,7 +51,7 @@ class GridFilters(Schema):
 
 
 class CellChangeIn(Schema):
-    account_id: int = Field(..., ge=1)
+    account_id: Id = Field(..., ge=1)
     module: str = Field(..., min_length=1, max_length=64)
     add: list[str] = Field(default_factory=list, max_length=services.MAX_PER_CELL)
     remove: list[str] = Field(default_factory=list, max_length=services.MAX_PER_CELL)
