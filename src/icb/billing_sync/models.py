@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from icb.contracts.models import Service
 from icb.tenancy.models import Company, User
+from icb.tenancy.scoping import CompanyQuerySet
 
 
 class SyncTrigger(models.TextChoices):
@@ -36,6 +37,8 @@ class SyncRun(models.Model):
     services_incomplete = models.PositiveIntegerField(default=0)
     # [{"module": "rmm", "message": "...", "services": 12}, ...]
     errors = models.JSONField(default=list, blank=True)
+
+    objects = CompanyQuerySet.as_manager()
 
     class Meta:
         ordering = ["-started_at", "-id"]
@@ -69,6 +72,8 @@ class SyncRunItem(models.Model):
     old_units = models.DecimalField(max_digits=12, decimal_places=2, null=True)
     new_units = models.DecimalField(max_digits=12, decimal_places=2, null=True)
     message = models.CharField(max_length=500, blank=True)
+
+    objects = CompanyQuerySet.as_manager()
 
     class Meta:
         ordering = ["id"]

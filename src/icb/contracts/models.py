@@ -10,6 +10,7 @@ from django.utils import timezone
 from icb.common.money import CURRENCY_CHOICES, line_amount
 from icb.crm.models import Account
 from icb.tenancy.models import Company, User
+from icb.tenancy.scoping import CompanyQuerySet
 
 ZERO = Decimal("0")
 
@@ -41,6 +42,8 @@ class Contract(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = CompanyQuerySet.as_manager()
 
     class Meta:
         ordering = ["account__name", "name", "id"]
@@ -112,6 +115,8 @@ class Service(models.Model):
     sync_claim_token = models.CharField(max_length=32, blank=True)
     sync_retry_count = models.PositiveIntegerField(default=0)
 
+    objects = CompanyQuerySet.as_manager()
+
     class Meta:
         ordering = ["contract_id", "name", "id"]
         indexes = [
@@ -165,6 +170,8 @@ class ServiceUnitChange(models.Model):
     # For sync changes: the run and the per-organization quantities behind the number.
     sync_run_id = models.BigIntegerField(null=True, blank=True)
     detail = models.JSONField(default=dict, blank=True)
+
+    objects = CompanyQuerySet.as_manager()
 
     class Meta:
         ordering = ["-changed_at", "-id"]

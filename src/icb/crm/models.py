@@ -5,6 +5,7 @@ from django.db import models
 from django.utils import timezone
 
 from icb.tenancy.models import Company
+from icb.tenancy.scoping import CompanyQuerySet
 
 account_code_validator = RegexValidator(
     r"^[A-Za-z0-9][A-Za-z0-9._\-]*$",
@@ -29,6 +30,8 @@ class Account(models.Model):
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = CompanyQuerySet.as_manager()
 
     class Meta:
         ordering = ["name", "id"]

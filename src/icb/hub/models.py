@@ -5,6 +5,7 @@ from django.db import models
 from django.utils import timezone
 
 from icb.tenancy.models import Company, User
+from icb.tenancy.scoping import CompanyQuerySet, ModuleOwnedQuerySet
 
 
 class HubConnection(models.Model):
@@ -21,6 +22,8 @@ class HubConnection(models.Model):
     last_error = models.TextField(blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
 
+    objects = CompanyQuerySet.as_manager()
+
     def __str__(self) -> str:
         return f"Hub connection of {self.company}"
 
@@ -31,6 +34,8 @@ class Module(models.Model):
     name = models.CharField(max_length=200)
     removed_at = models.DateTimeField(null=True, blank=True)
     organizations_refreshed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = CompanyQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -50,6 +55,8 @@ class BillingType(models.Model):
     name = models.CharField(max_length=200)
     unit = models.CharField(max_length=40, blank=True)
     removed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ModuleOwnedQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -84,6 +91,8 @@ class Organization(models.Model):
     # Gone from the hub at the last refresh; kept (and flagged) while anything refers to it.
     removed_at = models.DateTimeField(null=True, blank=True)
     seen_at = models.DateTimeField(default=timezone.now)
+
+    objects = CompanyQuerySet.as_manager()
 
     class Meta:
         ordering = ["name", "external_id"]

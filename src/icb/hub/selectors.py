@@ -12,7 +12,7 @@ from .models import BillingType, Module, Organization
 
 
 def module_list(*, company: Company, include_removed: bool = False) -> list[Module]:
-    modules = Module.objects.filter(company=company).prefetch_related(
+    modules = Module.objects.for_company(company).prefetch_related(
         Prefetch("billing_types", queryset=BillingType.objects.filter(removed_at__isnull=True))
     )
     if not include_removed:
@@ -21,7 +21,7 @@ def module_list(*, company: Company, include_removed: bool = False) -> list[Modu
 
 
 def module_get(*, company: Company, code: str) -> Module:
-    module = Module.objects.filter(company=company, code=code).first()
+    module = Module.objects.for_company(company).filter(code=code).first()
     if module is None:
         raise NotFound(f"Unknown module “{code}”.", field="module")
     return module
@@ -56,7 +56,7 @@ def organization_search(
     """A page of a module's organizations by name (then id), optionally matching a search
     on name or id, or only the children of one parent. Keyset paging: fast on any page."""
     limit = max(1, min(limit, 200))
-    orgs = Organization.objects.filter(module=module)
+    orgs = Organization.objects.for_company(module.company_id).filter(module=module)
     if not include_removed:
         orgs = orgs.filter(removed_at__isnull=True)
     if search:
@@ -77,7 +77,7 @@ def organization_counts(*, company: Company) -> dict[int, dict[str, int]]:
 
     counts: dict[int, dict[str, int]] = {}
     rows = (
-        Organization.objects.filter(company=company)
+        Organization.objects.for_company(company)
         .values("module_id", removed=Q(removed_at__isnull=False))
         .annotate(n=Count("id"))
     )

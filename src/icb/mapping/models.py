@@ -7,6 +7,7 @@ from django.utils import timezone
 from icb.crm.models import Account
 from icb.hub.models import Module, Organization
 from icb.tenancy.models import Company, User
+from icb.tenancy.scoping import CompanyQuerySet, UserOwnedQuerySet
 
 
 class Mapping(models.Model):
@@ -22,6 +23,8 @@ class Mapping(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
+
+    objects = CompanyQuerySet.as_manager()
 
     class Meta:
         indexes = [models.Index(fields=["company", "account", "module"])]
@@ -48,6 +51,8 @@ class MappingChange(models.Model):
     user = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
     changed_at = models.DateTimeField(default=timezone.now)
 
+    objects = CompanyQuerySet.as_manager()
+
     class Meta:
         ordering = ["-changed_at", "-id"]
         indexes = [models.Index(fields=["company", "account", "-changed_at"])]
@@ -61,6 +66,8 @@ class MappingColumns(models.Model):
 
     user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="mapping_columns")
     module_codes = models.JSONField(default=list)
+
+    objects = UserOwnedQuerySet.as_manager()
 
     def __str__(self) -> str:
         return ", ".join(self.module_codes)

@@ -38,7 +38,7 @@ def account_out(account: Account) -> dict:
 def mapping_modules(*, company: Company) -> list[Module]:
     """The modules that can be mapped (present in the hub), in name order."""
     return list(
-        Module.objects.filter(company=company, removed_at__isnull=True).order_by("name", "code")
+        Module.objects.for_company(company).filter(removed_at__isnull=True).order_by("name", "code")
     )
 
 
@@ -150,7 +150,7 @@ def organization_options(
 
 
 def mapping_changes(*, company: Company, account_id: int | None = None) -> QuerySet:
-    changes = MappingChange.objects.filter(company=company).select_related("user", "account")
+    changes = MappingChange.objects.for_company(company).select_related("user", "account")
     if account_id is not None:
         changes = changes.filter(account_id=account_id)
     return changes.order_by("-changed_at", "-id")

@@ -10,6 +10,8 @@ from django.utils import timezone
 
 from icb.common.money import CURRENCY_CHOICES
 
+from .scoping import CompanyQuerySet, UserOwnedQuerySet
+
 
 def validate_time_zone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
@@ -72,6 +74,8 @@ class Role(models.Model):
     hub_settings = _level_field("Hub Settings")
     security = _level_field("Security & Integrations")
 
+    objects = CompanyQuerySet.as_manager()
+
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["company", "name"], name="role_name_unique_per_company")
@@ -87,7 +91,7 @@ class Role(models.Model):
         return getattr(self, Area(area).value)
 
 
-class UserManager(BaseUserManager):
+class UserManager(BaseUserManager.from_queryset(CompanyQuerySet)):
     use_in_migrations = True
 
     def create_user(self, email, password=None, **extra):
@@ -145,6 +149,8 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = UserOwnedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

@@ -1,0 +1,31 @@
+"""One way to reach a company's rows: `Model.objects.for_company(company)`.
+
+Every model holding tenant data uses `CompanyQuerySet` (or a subclass naming the way to
+its company) as its manager, and selectors start their reads there, so another
+company's id is never found. tests/tenancy/test_scoping.py keeps every such model on it."""
+
+from django.db import models
+
+
+class CompanyQuerySet(models.QuerySet):
+    # The lookup from a row to its company; a model that reaches its company through a
+    # parent (an API token through its user) names that path in a subclass.
+    company_lookup = "company"
+
+    def for_company(self, company):
+        """The rows of `company` (a Company or its id); none for no company."""
+        if company is None:
+            return self.none()
+        return self.filter(**{self.company_lookup: company})
+
+
+class UserOwnedQuerySet(CompanyQuerySet):
+    """Rows that belong to a user, and through the user to a company."""
+
+    company_lookup = "user__company"
+
+
+class ModuleOwnedQuerySet(CompanyQuerySet):
+    """Rows that belong to a hub module, and through it to a company."""
+
+    company_lookup = "module__company"
