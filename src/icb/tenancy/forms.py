@@ -1,6 +1,7 @@
 from django import forms
 
 from .models import Area, Level, Role
+from .selectors import role_choices
 
 
 class NoColonMixin:
@@ -26,7 +27,7 @@ class UserCreateForm(NoColonMixin, forms.Form):
 
     def __init__(self, *args, company, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["role"].queryset = Role.objects.filter(company=company)
+        self.fields["role"].queryset = role_choices(company=company)
 
 
 class UserEditForm(NoColonMixin, forms.Form):
@@ -36,7 +37,7 @@ class UserEditForm(NoColonMixin, forms.Form):
 
     def __init__(self, *args, company, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["role"].queryset = Role.objects.filter(company=company)
+        self.fields["role"].queryset = role_choices(company=company)
 
 
 class ApiTokenForm(NoColonMixin, forms.Form):

@@ -2,15 +2,14 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 
 from icb.common.errors import ServiceError
 from icb.common.forms import apply_errors, make_read_only
 
-from . import services
+from . import selectors, services
 from .forms import ApiTokenForm, RoleForm, UserCreateForm, UserEditForm
-from .models import Area, Level, Role, User
+from .models import Area, Level
 from .permissions import allows, area_required
 
 
@@ -20,11 +19,7 @@ def _can_modify(request) -> bool:
 
 @area_required(Area.SECURITY)
 def role_list(request):
-    roles = (
-        Role.objects.filter(company=request.company)
-        .annotate(user_count=Count("users"))
-        .order_by("-built_in", "name")
-    )
+    roles = selectors.role_list(company=request.company)
     return render(
         request,
         "tenancy/role_list.html",
@@ -40,7 +35,7 @@ def role_list(request):
 def role_edit(request, role_id=None):
     role = None
     if role_id is not None:
-        role = get_object_or_404(Role, pk=role_id, company=request.company)
+        role = selectors.role_get(company=request.company, role_id=role_id)
     form = RoleForm(request.POST or None, instance=role)
     read_only = not _can_modify(request) or (role is not None and role.built_in)
     if request.method == "POST" and form.is_valid():
@@ -68,7 +63,7 @@ def role_edit(request, role_id=None):
 
 @area_required(Area.SECURITY)
 def user_list(request):
-    users = User.objects.filter(company=request.company).select_related("role")
+    users = selectors.user_list(company=request.company)
     form = UserCreateForm(request.POST or None, company=request.company)
     if request.method == "POST" and form.is_valid():
         try:
@@ -92,7 +87,7 @@ def user_list(request):
 
 @area_required(Area.SECURITY)
 def user_edit(request, user_id):
-    member = get_object_or_404(User, pk=user_id, company=request.company)
+    member = selectors.user_get(company=request.company, user_id=user_id)
     form = UserEditForm(
         request.POST or None,
         company=request.company,
@@ -134,7 +129,7 @@ def profile(request):
     if request.method == "POST" and form.is_valid():
         _, new_token = services.api_token_create(user=request.user, name=form.cleaned_data["name"])
         form = ApiTokenForm()
-    tokens = request.user.api_tokens.all()
+    tokens = selectors.api_tokens_of(user=request.user)
     return render(
         request,
         "tenancy/profile.html",

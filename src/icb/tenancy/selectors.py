@@ -1,0 +1,54 @@
+"""Reads of roles, users and API tokens, always scoped to one company (pages, API and
+forms all use these)."""
+
+from django.db.models import Count, QuerySet
+
+from icb.errors import NotFound
+
+from .models import ApiToken, Company, Role, User
+
+# Ids are 64-bit; a larger number in a URL names nothing (and must not reach the database).
+_MAX_ID = 2**63 - 1
+
+
+def _valid_id(value) -> int | None:
+    return value if isinstance(value, int) and 0 < value <= _MAX_ID else None
+
+
+def role_list(*, company: Company) -> QuerySet[Role]:
+    """The company's roles with their number of users, built-in roles first."""
+    return (
+        Role.objects.for_company(company)
+        .annotate(user_count=Count("users"))
+        .order_by("-built_in", "name")
+    )
+
+
+def role_choices(*, company: Company) -> QuerySet[Role]:
+    """The roles a user of the company may be given."""
+    return Role.objects.for_company(company)
+
+
+def role_get(*, company: Company, role_id: int) -> Role:
+    """The company's role with this id, or NotFound (also for another company's id)."""
+    role = Role.objects.for_company(company).filter(pk=_valid_id(role_id)).first()
+    if role is None:
+        raise NotFound("Unknown role.")
+    return role
+
+
+def user_list(*, company: Company) -> QuerySet[User]:
+    return User.objects.for_company(company).select_related("role")
+
+
+def user_get(*, company: Company, user_id: int) -> User:
+    """The company's user with this id, or NotFound (also for another company's id)."""
+    user = User.objects.for_company(company).filter(pk=_valid_id(user_id)).first()
+    if user is None:
+        raise NotFound("Unknown user.")
+    return user
+
+
+def api_tokens_of(*, user: User) -> QuerySet[ApiToken]:
+    """The user's own API tokens, newest first."""
+    return ApiToken.objects.filter(user=user).order_by("-created_at")
