@@ -159,7 +159,7 @@ def test_other_companys_ids_are_404_on_every_route(company, other_company, admin
             response.status_code,
             response.content[:200],
         )
-        assert response.json()["detail"]
+        assert response.json()["detail"] and response.json()["code"] == "not_found"
         checked += 1
     assert checked >= 8
     # The foreign objects are untouched.
@@ -210,6 +210,7 @@ def test_each_role_level_gets_what_it_should(company, level):
             assert response.status_code != 403, (method, path, level, response.content[:200])
         else:
             assert response.status_code == 403, (method, path, level, response.status_code)
+            assert response.json()["code"] == "forbidden", (method, path)
         if method == "DELETE" and allowed:
             ids = _world(company)  # the service is gone; later routes need a fresh one
 

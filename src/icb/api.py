@@ -51,46 +51,63 @@ def _field_of(loc) -> str:
     return ".".join(parts) or "body"
 
 
+# The code of an error that carries none of its own, by HTTP status.
+CODE_OF_STATUS = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    422: "invalid",
+    429: "rate_limited",
+    502: "hub_unavailable",
+}
+
+
+def error_response(request, status: int, detail: str, *, code: str | None = None, errors=None):
+    """Every API error answer is made here: {"detail", "code", "errors"}. Clients branch on
+    `code` (docs/architecture.md, "Errors"), never on the wording of `detail`."""
+    body = {
+        "detail": detail,
+        "code": code or CODE_OF_STATUS.get(status, "error"),
+        "errors": errors or {},
+    }
+    return api.create_response(request, body, status=status)
+
+
 @api.exception_handler(NinjaValidationError)
 def on_validation_error(request, exc):
     errors: dict[str, list[str]] = {}
     for err in exc.errors:
         errors.setdefault(_field_of(err.get("loc", ())), []).append(err.get("msg", "Invalid."))
     field, messages = next(iter(errors.items()), ("body", ["Invalid input."]))
-    return api.create_response(
-        request, {"detail": f"{field}: {messages[0]}", "errors": errors}, status=422
-    )
+    return error_response(request, 422, f"{field}: {messages[0]}", errors=errors)
 
 
 @api.exception_handler(ServiceError)
 def on_service_error(request, exc: ServiceError):
-    return api.create_response(
-        request, {"detail": exc.message, "errors": exc.errors}, status=exc.status
-    )
+    return error_response(request, exc.status, exc.message, code=exc.code, errors=exc.errors)
 
 
 @api.exception_handler(PermissionDenied)
 def on_permission_denied(request, exc):
-    return api.create_response(request, {"detail": str(exc) or "Permission denied."}, status=403)
+    return error_response(request, 403, str(exc) or "Permission denied.")
 
 
 @api.exception_handler(Http404)
 def on_not_found(request, exc):
-    return api.create_response(request, {"detail": "Not found."}, status=404)
+    return error_response(request, 404, "Not found.")
 
 
 @api.exception_handler(AuthenticationError)
 def on_unauthenticated(request, exc):
-    return api.create_response(
-        request,
-        {"detail": "Authentication required: a session or a Bearer API token."},
-        status=401,
-    )
+    return error_response(request, 401, "Authentication required: a session or a Bearer API token.")
 
 
 @api.exception_handler(HttpError)
 def on_http_error(request, exc: HttpError):
-    return api.create_response(request, {"detail": str(exc)}, status=exc.status_code)
+    return error_response(request, exc.status_code, str(exc))
 
 
 @api.get("/health", auth=None, tags=["health"])

@@ -48,6 +48,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "icb.tenancy.middleware.CompanyMiddleware",
+    "icb.web.middleware.ServiceErrorMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 

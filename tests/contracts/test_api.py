@@ -281,7 +281,8 @@ def test_another_companys_ids_are_404(api, other_service, method, path, body):
     path = path.format(c=other_service.contract_id, s=other_service.pk)
     response = getattr(api, method)(path, body) if body else getattr(api, method)(path)
     assert response.status_code == 404
-    assert response.json() == {"detail": "Not found."}
+    kind = "service" if "/services/" in path and not path.endswith("/services") else "contract"
+    assert response.json() == {"detail": f"Unknown {kind}.", "code": "not_found", "errors": {}}
     other_service.refresh_from_db()
     assert other_service.name == "Their Service"
     assert str(other_service.units) == "10.00"

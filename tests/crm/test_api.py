@@ -147,7 +147,12 @@ def test_other_company_account_is_404(api, other_company):
         api.get(f"{URL}/{2**70}"),
     ):
         assert response.status_code == 404
-        assert response.json() == {"detail": "Not found."}
+        # The same answer for another company's account and for none at all.
+        assert response.json() == {
+            "detail": "Unknown account.",
+            "code": "not_found",
+            "errors": {},
+        }
     theirs.refresh_from_db()
     assert theirs.name == "Theirs"
 
@@ -185,6 +190,7 @@ def test_duplicate_code_is_422(api, company):
     response = post(api, {"name": "Other", "code": "hd"})
     assert response.status_code == 422
     assert response.json()["errors"] == {"code": ["An account with this code already exists."]}
+    assert response.json()["code"] == "duplicate_code"
 
 
 @pytest.mark.parametrize("raw", ["", "not json", "[]", "null", '"text"', "{"])

@@ -1,6 +1,6 @@
 import pytest
-from django.http import Http404
 
+from icb.common.errors import NotFound
 from icb.contracts.selectors import account_contracts
 from icb.crm.selectors import account_get, account_list
 from tests.factories import make_account, make_contract
@@ -64,7 +64,7 @@ def test_get_refuses_other_company_and_out_of_range_ids(company, other_company, 
     other = make_account(other_company, "Theirs", code="T")
     assert account_get(company=company, account_id=accounts["summit"].pk) == accounts["summit"]
     for bad in (other.pk, 0, -1, 2**70):
-        with pytest.raises(Http404):
+        with pytest.raises(NotFound):
             account_get(company=company, account_id=bad)
 
 

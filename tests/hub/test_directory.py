@@ -44,6 +44,7 @@ def test_refresh_under_faults_keeps_the_old_directory(connected, company, admin_
     connected.set_fault(endpoint="organizations", kind="truncated")
     response = admin_client.post("/api/v1/hub/refresh")
     assert response.status_code == 502 and "not valid JSON" in response.json()["detail"]
+    assert response.json()["code"] == "hub_unavailable"
     after = set(Organization.objects.filter(company=company).values_list("external_id", "name"))
     assert after == before
     assert "not valid JSON" in HubConnection.objects.get(company=company).last_error

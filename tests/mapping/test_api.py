@@ -101,7 +101,7 @@ def test_the_same_organization_for_another_account_is_409_naming_it(api, orgs, a
             ]
         },
     )
-    assert answer.status_code == 409
+    assert answer.status_code == 409 and answer.json()["code"] == "already_mapped"
     assert "Harbor Dental Group" in answer.json()["detail"]
     assert "changes.1.add" in answer.json()["errors"]
     assert not Mapping.objects.filter(account=accounts["cedar"]).exists()

@@ -5,8 +5,8 @@ from collections import defaultdict
 from decimal import Decimal
 
 from django.db.models import Count, Q, QuerySet
-from django.http import Http404
 
+from icb.common.errors import NotFound
 from icb.common.money import line_amount, to_cents
 from icb.common.validation import MAX_ID
 from icb.crm.models import Account
@@ -36,7 +36,7 @@ def contract_list(
     by a search on account name or code (or the contract's name), an account and a
     status. An unknown account or status simply matches nothing."""
     contracts = (
-        Contract.objects.filter(company=company)
+        Contract.objects.for_company(company)
         .select_related("account")
         .annotate(service_count=Count("services"))
         .order_by("account__name", "name", "id")
@@ -71,17 +71,21 @@ def attach_totals(contracts: list[Contract]) -> list[Contract]:
 def contract_get(*, company: Company, contract_id) -> Contract:
     pk = valid_id(contract_id)
     contract = (
-        Contract.objects.filter(company=company, pk=pk).select_related("account").first()
+        Contract.objects.for_company(company).filter(pk=pk).select_related("account").first()
         if pk
         else None
     )
     if contract is None:
-        raise Http404("Unknown contract.")
+        raise NotFound("Unknown contract.")
     return contract
 
 
 def service_list(*, contract: Contract) -> QuerySet[Service]:
-    return Service.objects.filter(contract=contract).order_by("name", "id")
+    return (
+        Service.objects.for_company(contract.company_id)
+        .filter(contract=contract)
+        .order_by("name", "id")
+    )
 
 
 def services_total(services) -> Decimal:
@@ -89,20 +93,23 @@ def services_total(services) -> Decimal:
 
 
 def service_get(*, company: Company, service_id, contract_id=None) -> Service:
-    """A service of the company (and of that contract, when given), or 404."""
+    """A service of the company (and of that contract, when given), or NotFound."""
     pk = valid_id(service_id)
-    services = Service.objects.filter(company=company, pk=pk).select_related("contract__account")
+    services = (
+        Service.objects.for_company(company).filter(pk=pk).select_related("contract__account")
+    )
     if contract_id is not None:
         services = services.filter(contract_id=valid_id(contract_id) or 0)
     service = services.first() if pk else None
     if service is None:
-        raise Http404("Unknown service.")
+        raise NotFound("Unknown service.")
     return service
 
 
 def service_history(*, service: Service) -> QuerySet[ServiceUnitChange]:
     return (
-        ServiceUnitChange.objects.filter(service=service, company_id=service.company_id)
+        ServiceUnitChange.objects.for_company(service.company_id)
+        .filter(service=service)
         .select_related("user")
         .order_by("-changed_at", "-id")
     )
@@ -113,11 +120,13 @@ def account_choices(*, company: Company, include_id: int | None = None) -> Query
     condition = Q(is_active=True)
     if include_id:
         condition |= Q(pk=include_id)
-    return Account.objects.filter(condition, company=company).order_by("name", "id")
+    return Account.objects.for_company(company).filter(condition).order_by("name", "id")
 
 
 def account_contracts(*, account: Account) -> QuerySet[Contract]:
     """The account's contracts, for the read-only list on the CRM account page."""
-    return Contract.objects.filter(company_id=account.company_id, account=account).order_by(
-        "name", "id"
+    return (
+        Contract.objects.for_company(account.company_id)
+        .filter(account=account)
+        .order_by("name", "id")
     )

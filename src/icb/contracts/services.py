@@ -305,6 +305,7 @@ def service_update(*, service: Service, actor, **changes) -> Service:
                 "The units of this service come from Integrated Customer Billing. Stop "
                 "Integrated Customer Billing to edit them by hand.",
                 field="units",
+                code="units_synced",
             )
         for field, value in parsed.items():
             setattr(locked, field, value)

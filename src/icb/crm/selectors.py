@@ -1,8 +1,8 @@
 """Reads of CRM accounts, shared by the pages and the API."""
 
 from django.db.models import QuerySet
-from django.http import Http404
 
+from icb.common.errors import NotFound
 from icb.common.validation import MAX_ID
 from icb.tenancy.models import Company
 
@@ -16,7 +16,7 @@ def _clean_filter(value: str | None) -> str:
 
 def accounts_of(*, company: Company) -> QuerySet[Account]:
     """Every lookup of an account starts here, so another company's account is never found."""
-    return Account.objects.filter(company=company)
+    return Account.objects.for_company(company)
 
 
 def account_list(
@@ -44,10 +44,10 @@ def account_list(
 
 
 def account_get(*, company: Company, account_id: int) -> Account:
-    """The company's account with this id, or Http404 (also for another company's id)."""
+    """The company's account with this id, or NotFound (also for another company's id)."""
     if not isinstance(account_id, int) or not 0 < account_id <= MAX_ID:
-        raise Http404("Not found.")
+        raise NotFound("Unknown account.")
     try:
         return accounts_of(company=company).get(pk=account_id)
     except Account.DoesNotExist:
-        raise Http404("Not found.") from None
+        raise NotFound("Unknown account.") from None

@@ -26,6 +26,9 @@ EDITABLE_FIELDS = (
 )
 NOTES_MAX_LENGTH = 10_000
 DUPLICATE_CODE = "An account with this code already exists."
+# The error code of an answer whose only fault is a code already taken (a client may
+# then suggest another code).
+DUPLICATE_CODE_ERROR = "duplicate_code"
 
 
 def _check_fields(fields: dict) -> None:
@@ -69,7 +72,10 @@ def _validate(account: Account) -> None:
         errors["code"] = [DUPLICATE_CODE]
     if errors:
         first = next(iter(errors.values()))[0]
-        raise InvalidInput(first, errors=errors)
+        only_duplicate = errors == {"code": [DUPLICATE_CODE]}
+        raise InvalidInput(
+            first, errors=errors, code=DUPLICATE_CODE_ERROR if only_duplicate else None
+        )
 
 
 def _code_taken(account: Account) -> bool:
@@ -89,7 +95,7 @@ def _save(account: Account) -> Account:
     except IntegrityError:
         # Another request saved the same code between our check and this save.
         if _code_taken(account):
-            raise InvalidInput(DUPLICATE_CODE, field="code") from None
+            raise InvalidInput(DUPLICATE_CODE, field="code", code=DUPLICATE_CODE_ERROR) from None
         raise
     return account
 

@@ -3,8 +3,9 @@
 from datetime import datetime
 
 from django.core.exceptions import PermissionDenied
-from ninja import Router, Schema, Status
+from ninja import Router, Schema
 
+from icb.common.errors import UpstreamError
 from icb.common.schemas import CursorPage
 from icb.tenancy.models import Area, Level
 from icb.tenancy.permissions import allows, require, require_administrator
@@ -91,9 +92,9 @@ def hub_refresh(request):
     try:
         services.refresh_directory(company=request.company)
     except HubError as exc:
-        return Status(
-            502, {"detail": f"Refresh failed: {exc.message} The previous directory is kept."}
-        )
+        raise UpstreamError(
+            f"Refresh failed: {exc.message} The previous directory is kept."
+        ) from None
     return _hub_state(request.company)
 
 

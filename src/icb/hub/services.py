@@ -197,7 +197,7 @@ def refresh_directory(*, company: Company) -> dict:
     one transaction. Nothing is written unless everything was read: a failure leaves the
     previous directory intact and is recorded on the connection."""
     if not is_connected(company):
-        raise Conflict(f"{hub_name()} is not connected.")
+        raise Conflict(f"{hub_name()} is not connected.", code="hub_not_connected")
     try:
         with hub_client(company) as api:
             modules = api.modules()

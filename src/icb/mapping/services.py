@@ -211,6 +211,7 @@ def _apply(company: Company, user: User | None, changes: list[CellChange], where
                     f"Organization “{org.name}” ({org.external_id}) is already mapped to "
                     f"account “{current.account.name}”.",
                     field=where(i, "add"),
+                    code="already_mapped",
                 )
             if org.removed_at is not None:
                 raise InvalidInput(
@@ -300,10 +301,12 @@ def _conflict_after_race(company: Company, changes: list[CellChange]) -> Conflic
                 f"Organization “{taken.organization.name}” ({taken.organization.external_id}) "
                 f"is already mapped to account “{taken.account.name}”.",
                 field="add",
+                code="already_mapped",
             )
     return Conflict(
         "Someone else changed these mappings at the same time; nothing was "
-        "saved. Reload and try again."
+        "saved. Reload and try again.",
+        code="concurrent_change",
     )
 
 

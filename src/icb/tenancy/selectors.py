@@ -3,16 +3,14 @@ forms all use these)."""
 
 from django.db.models import Count, QuerySet
 
-from icb.errors import NotFound
+from icb.common.errors import NotFound
+from icb.common.validation import MAX_ID
 
 from .models import ApiToken, Company, Role, User
 
-# Ids are 64-bit; a larger number in a URL names nothing (and must not reach the database).
-_MAX_ID = 2**63 - 1
-
 
 def _valid_id(value) -> int | None:
-    return value if isinstance(value, int) and 0 < value <= _MAX_ID else None
+    return value if isinstance(value, int) and 0 < value <= MAX_ID else None
 
 
 def role_list(*, company: Company) -> QuerySet[Role]:

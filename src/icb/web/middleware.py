@@ -1,9 +1,12 @@
-"""Checks every request passes before any view sees it."""
+"""Checks every request passes before any view sees it, and the page answer of the
+errors that escape a page view. (The API answers its errors itself: icb/api.py.)"""
 
 import json
 
 from django.core.exceptions import BadRequest
-from django.http import JsonResponse
+from django.http import Http404, JsonResponse
+
+from icb.common.errors import NotFound
 
 NUL = "\x00"
 NUL_MESSAGE = "The request holds a NUL character (\\u0000), which no field accepts."
@@ -78,3 +81,19 @@ class RefuseNulMiddleware:
                 )
             raise BadRequest(NUL_MESSAGE)
         return self.get_response(request)
+
+
+class ServiceErrorMiddleware:
+    """A `NotFound` from a selector (another company's id, an unknown id) is the 404 page,
+    as Django's own Http404 would be."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, NotFound):
+            raise Http404(exception.message) from exception
+        return None
