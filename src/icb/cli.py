@@ -1,5 +1,8 @@
 """`icb`: the product's command line. `run`, `serve`, `worker` and `sandbox-hub` are ours;
-everything else is a Django management command (`icb migrate`, `icb bootstrap`, …)."""
+everything else is a Django management command (`icb migrate`, `icb bootstrap`, …).
+
+Configuration comes from Django's settings (which read the environment); this module
+only sets DJANGO_SETTINGS_MODULE for itself and the processes it starts."""
 
 import os
 import secrets
@@ -37,16 +40,17 @@ def _option(argv: list[str], name: str, default: str) -> str:
 
 
 def _gunicorn_command(port: str) -> list[str]:
-    host = os.environ.get("ICB_HOST", "127.0.0.1")
+    from django.conf import settings
+
     return [
         sys.executable,
         "-m",
         "gunicorn",
         "icb.wsgi:application",
         "--bind",
-        f"{host}:{port}",
+        f"{settings.ICB_HOST}:{port}",
         "--workers",
-        os.environ.get("ICB_WEB_WORKERS", "2"),
+        settings.ICB_WEB_WORKERS,
         "--access-logfile",
         "-",
     ]
@@ -66,7 +70,7 @@ def _worker_command() -> list[str]:
         "--schedule",
         settings.CELERY_BEAT_SCHEDULE_FILENAME,
         "--concurrency",
-        os.environ.get("ICB_WORKER_CONCURRENCY", "2"),
+        settings.ICB_WORKER_CONCURRENCY,
         "--loglevel",
         "INFO",
     ]
@@ -75,16 +79,19 @@ def _worker_command() -> list[str]:
 def _start_sandbox_hub() -> bool:
     """`icb run` starts the sandbox hub unless ICB_SANDBOX_HUB=0 or ICB_HUB_URL points
     at a hub elsewhere."""
-    if os.environ.get("ICB_SANDBOX_HUB", "1") == "0":
+    from django.conf import settings
+
+    if not settings.ICB_SANDBOX_HUB:
         return False
-    url = os.environ.get("ICB_HUB_URL", "http://127.0.0.1:8100")
-    return url.startswith(("http://127.0.0.1:", "http://localhost:"))
+    return settings.ICB_HUB_URL.startswith(("http://127.0.0.1:", "http://localhost:"))
 
 
 def _admin_password(data_dir: Path) -> str:
     """ICB_ADMIN_PASSWORD, or one generated once into the data dir so reruns print it."""
-    if os.environ.get("ICB_ADMIN_PASSWORD"):
-        return os.environ["ICB_ADMIN_PASSWORD"]
+    from django.conf import settings
+
+    if settings.ICB_ADMIN_PASSWORD:
+        return settings.ICB_ADMIN_PASSWORD
     return secret_file(data_dir / "admin_password", lambda: secrets.token_urlsafe(12))
 
 
@@ -93,16 +100,16 @@ def run(argv: list[str]) -> int:
     _django_setup()
     from django.conf import settings
 
-    port = _option(argv, "--port", os.environ.get("ICB_PORT", "8000"))
+    port = _option(argv, "--port", settings.ICB_PORT)
     _manage("migrate", "--noinput", "-v", "0")
-    email = os.environ.get("ICB_ADMIN_EMAIL", "admin@example.com")
+    email = settings.ICB_ADMIN_EMAIL
     password = _admin_password(settings.DATA_DIR)
     _manage(
         "bootstrap",
         "--company",
-        os.environ.get("ICB_DEMO_COMPANY", "Demo MSP"),
+        settings.ICB_DEMO_COMPANY,
         "--timezone",
-        os.environ.get("ICB_DEMO_TIMEZONE", "America/New_York"),
+        settings.ICB_DEMO_TIMEZONE,
         "--email",
         email,
         "--password",
@@ -110,7 +117,7 @@ def run(argv: list[str]) -> int:
     )
     _manage("demo_data", "--email", email)
 
-    host = os.environ.get("ICB_HOST", "127.0.0.1")
+    host = settings.ICB_HOST
     children = []
     hub_note = f"  hub: {settings.ICB_HUB_URL}"
     if _start_sandbox_hub():
@@ -186,7 +193,9 @@ def main(argv: list[str] | None = None) -> int:
         return run(rest)
     if command == "serve":
         _django_setup()
-        port = _option(rest, "--port", os.environ.get("ICB_PORT", "8000"))
+        from django.conf import settings
+
+        port = _option(rest, "--port", settings.ICB_PORT)
         return subprocess.call(_gunicorn_command(port))
     if command == "sandbox-hub":
         from sandbox_hub.__main__ import main as sandbox_main

@@ -1,20 +1,30 @@
-"""Django settings for ICB, read from the environment (see README "Configuration")."""
+"""Django settings for ICB, read from the environment (see README "Configuration").
+
+The only module that reads the environment. Importing it writes nothing: the data dir
+and the generated secret key are created at startup (icb.web.apps.WebConfig.ready)."""
 
 import os
 import secrets
 from pathlib import Path
 
 import dj_database_url
+from django.utils.functional import SimpleLazyObject
 
 from icb.common.secrets import secret_file
 
 BASE_DIR = Path(__file__).resolve().parent
+# The SQLite database and broker, the generated secrets, static files. Created at startup.
 DATA_DIR = Path(os.environ.get("ICB_DATA_DIR", Path.cwd() / "var")).resolve()
-DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 
-SECRET_KEY = os.environ.get("ICB_SECRET_KEY") or secret_file(
-    DATA_DIR / "secret_key", lambda: secrets.token_urlsafe(50)
+def _generated_secret(filename: str, make) -> str:
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    return secret_file(DATA_DIR / filename, make)
+
+
+# Read (and, on the very first start, generated) when first used, not at import.
+SECRET_KEY = os.environ.get("ICB_SECRET_KEY") or SimpleLazyObject(
+    lambda: _generated_secret("secret_key", lambda: secrets.token_urlsafe(50))
 )
 DEBUG = os.environ.get("ICB_DEBUG", "0") == "1"
 ALLOWED_HOSTS = [h for h in os.environ.get("ICB_ALLOWED_HOSTS", "*").split(",") if h]
@@ -128,7 +138,6 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
-STATIC_ROOT.mkdir(exist_ok=True)
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
@@ -166,3 +175,34 @@ ICB_HUB_ATTEMPTS = int(os.environ.get("ICB_HUB_ATTEMPTS", "4"))
 ICB_HUB_RETRY_BASE = float(os.environ.get("ICB_HUB_RETRY_BASE", "1"))
 ICB_HUB_MAX_RETRY_WAIT = float(os.environ.get("ICB_HUB_MAX_RETRY_WAIT", "30"))
 ICB_HUB_DIRECTORY_REFRESH_MINUTES = int(os.environ.get("ICB_HUB_DIRECTORY_REFRESH_MINUTES", "60"))
+# Fernet key of the hub tokens at rest; empty: generated once into the data dir.
+ICB_ENCRYPTION_KEY = os.environ.get("ICB_ENCRYPTION_KEY", "")
+
+CELERY_BEAT_SCHEDULE = {
+    "refresh-hub-directories": {
+        "task": "hub.refresh_all_directories",
+        "schedule": 60.0 * ICB_HUB_DIRECTORY_REFRESH_MINUTES,
+        "options": {"expires": 300},
+    },
+    # Claims due ICB services (nightly at each company's midnight, retries, catch-up)
+    # and enqueues one task per (company, module) batch.
+    "billing_sync.dispatch": {
+        "task": "billing_sync.dispatch",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+}
+
+# The command line (`icb run`, `icb serve`, `icb worker`; src/icb/cli.py).
+ICB_HOST = os.environ.get("ICB_HOST", "127.0.0.1")
+ICB_PORT = os.environ.get("ICB_PORT", "8000")
+ICB_WEB_WORKERS = os.environ.get("ICB_WEB_WORKERS", "2")
+ICB_WORKER_CONCURRENCY = os.environ.get("ICB_WORKER_CONCURRENCY", "2")
+# `icb run` starts the sandbox hub unless this is "0" or ICB_HUB_URL points elsewhere.
+ICB_SANDBOX_HUB = os.environ.get("ICB_SANDBOX_HUB", "1") != "0"
+# The demo company and administrator `icb run` creates; empty password: generated once
+# into the data dir.
+ICB_ADMIN_EMAIL = os.environ.get("ICB_ADMIN_EMAIL", "admin@example.com")
+ICB_ADMIN_PASSWORD = os.environ.get("ICB_ADMIN_PASSWORD", "")
+ICB_DEMO_COMPANY = os.environ.get("ICB_DEMO_COMPANY", "Demo MSP")
+ICB_DEMO_TIMEZONE = os.environ.get("ICB_DEMO_TIMEZONE", "America/New_York")

@@ -1,7 +1,7 @@
-"""Secrets at rest: Fernet with a key from ICB_ENCRYPTION_KEY or generated once into the
-data dir. Plaintext never leaves this module except to the hub client."""
+"""Secrets at rest: Fernet with a key from settings.ICB_ENCRYPTION_KEY or generated once
+into the data dir (on first use). Plaintext never leaves this module except to the hub
+client."""
 
-import os
 from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -12,7 +12,7 @@ from icb.common.secrets import secret_file
 
 @lru_cache(maxsize=1)
 def _fernet() -> Fernet:
-    key = os.environ.get("ICB_ENCRYPTION_KEY")
+    key = settings.ICB_ENCRYPTION_KEY
     if not key:
         key = secret_file(
             settings.DATA_DIR / "encryption_key", lambda: Fernet.generate_key().decode()

@@ -3,7 +3,6 @@ organization directory into the database."""
 
 from __future__ import annotations
 
-import logging
 import secrets
 from datetime import timedelta
 
@@ -18,8 +17,6 @@ from . import client
 from .client import HubClient, HubError, HubUnauthorized
 from .crypto import decrypt, encrypt
 from .models import BillingType, HubConnection, Module, Organization
-
-log = logging.getLogger(__name__)
 
 # Refresh the access token this long before it expires.
 TOKEN_MARGIN = timedelta(seconds=60)

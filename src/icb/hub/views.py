@@ -1,7 +1,5 @@
 """Admin > Integrations > Hub: the connect switch, the OAuth callback, status, refresh."""
 
-import logging
-
 from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect, render
@@ -13,8 +11,6 @@ from icb.tenancy.permissions import administrator_required
 
 from . import selectors, services
 from .client import HubError
-
-log = logging.getLogger(__name__)
 
 SESSION_KEY = "hub_connect_pending"
 SUCCESS = "Operation is completed successfully."
