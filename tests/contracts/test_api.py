@@ -363,3 +363,16 @@ def test_openapi_documents_the_endpoints():
         "/api/v1/services/{service_id}/history",
     ):
         assert path in schema["paths"], path
+
+
+@pytest.mark.parametrize("status", ["gone", "ACTIVE", "x" * 300])
+def test_an_unknown_status_is_refused_by_the_api_as_by_the_page(api, admin_client, status):
+    from icb.contracts.filters import ContractFilter
+
+    answer = api.get("/contracts", status=status)
+    assert answer.status_code == 422 and answer.json()["code"] == "invalid"
+    message = answer.json()["errors"]["status"][0]
+    # One declaration: the page refuses the same value with the same words.
+    assert ContractFilter.from_query({"status": status})[1] == {"status": [message]}
+    assert message in admin_client.get("/finance/contracts/", {"status": status}).content.decode()
+    assert api.get("/contracts", status="").status_code == 200

@@ -388,3 +388,12 @@ def test_many_services_are_listed(admin_client, contract):
     html = _html(admin_client.get(reverse("contracts:detail", args=[contract.pk])))
     assert html.count(f'href="/finance/contracts/{contract.pk}/services/') == 3
     assert "9.90 USD" in html  # 3 × 3.30
+
+
+def test_an_unknown_status_is_shown_not_silently_matching_nothing(admin_client, contract):
+    response = admin_client.get(reverse("contracts:list"), {"status": "gone"})
+    assert response.status_code == 200
+    html = _html(response)
+    assert "Unknown status “gone”. Choose one of: active, on_hold, ended." in html
+    assert "Managed Services" in html  # the refused filter is left out, not "no contracts"
+    assert 'aria-invalid="true"' in _input(html, "contract-status")

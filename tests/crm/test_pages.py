@@ -54,22 +54,26 @@ def test_list_shows_own_accounts_with_filters(admin_client, company, other_compa
     assert "Harbor Dental Group" in page and "Summit Law" in page
     assert "Harbor Theirs" not in page
     assert 'href="/admin/crm/accounts/new/"' in page
-    for control in ("id_name", "id_code", "id_status"):
+    for control in ("id_name", "id_code", "id_active"):
         assert f'<label for="{control}">' in page
 
     page = admin_client.get(LIST, {"name": "harbor"}).content.decode()
     assert "Harbor Dental Group" in page and "Summit Law" not in page
-    page = admin_client.get(LIST, {"status": "inactive"}).content.decode()
+    page = admin_client.get(LIST, {"active": "false"}).content.decode()
     assert "Summit Law" in page and "Harbor Dental Group" not in page
     page = admin_client.get(LIST, {"code": "hd"}).content.decode()
     assert "Harbor Dental Group" in page and "Summit Law" not in page
 
 
-def test_bad_filter_values_are_ignored(admin_client, company):
+def test_bad_filter_values_are_left_out_with_a_message(admin_client, company):
     make_account(company, "Harbor Dental Group", code="HDG")
-    response = admin_client.get(LIST, {"status": "bogus", "page": "x" * 5000})
+    response = admin_client.get(LIST, {"active": "bogus", "page": "x" * 5000})
     assert response.status_code == 200
-    assert "Harbor Dental Group" in response.content.decode()
+    html = response.content.decode()
+    assert "Harbor Dental Group" in html
+    assert "Unknown status “bogus”" in html and 'id="id_active_error"' in html
+    html = admin_client.get(LIST, {"name": "x" * 300}).content.decode()
+    assert "Harbor Dental Group" in html and "at most 200 characters" in html
 
 
 def test_pagination_keeps_the_filters(admin_client, company):

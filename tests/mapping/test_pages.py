@@ -80,7 +80,7 @@ def test_filters_and_pagination(admin_client, company, connected, modules):
     assert html.count('<th scope="row">') == 10
     html = admin_client.get(PAGE, {"code": "C054"}).content.decode()
     assert html.count('<th scope="row">') == 1
-    html = admin_client.get(PAGE, {"status": "inactive"}).content.decode()
+    html = admin_client.get(PAGE, {"active": "false"}).content.decode()
     assert html.count('<th scope="row">') == 11
 
 

@@ -5,7 +5,7 @@ with two places ("45.00")."""
 import datetime
 
 from django.conf import settings
-from ninja import Field, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 
 from icb.common.errors import InvalidInput
 from icb.common.pagination import paginate
@@ -15,6 +15,7 @@ from icb.tenancy.models import Area, Level
 from icb.tenancy.permissions import require
 
 from . import selectors, services
+from .filters import ContractFilter
 from .models import ContractStatus
 
 router = Router(tags=["contracts"])
@@ -177,21 +178,13 @@ def _changes(payload: Schema) -> dict:
 @router.get("/contracts", response=ContractPage, summary="List contracts")
 def list_contracts(
     request,
-    q: str = "",
-    account_id: int | None = None,
-    status: str | None = None,
+    filters: Query[ContractFilter],
     page: int = 1,
     page_size: int | None = None,
 ):
     """Filter by a search on account name or code (`q`), `account_id` and `status`."""
     require(request.user, Area.CONTRACTS, Level.VIEW)
-    if status and status not in ContractStatus.values:
-        raise InvalidInput(
-            f"Unknown status. Choose one of: {', '.join(ContractStatus.values)}.", field="status"
-        )
-    contracts = selectors.contract_list(
-        company=request.company, q=q, account_id=account_id, status=status
-    )
+    contracts = selectors.contract_list(company=request.company, **filters.selector_kwargs())
     return _page(contracts, page, page_size)
 
 

@@ -15,6 +15,7 @@ from icb.tenancy.models import Area, Level
 from icb.tenancy.permissions import allows, area_required
 
 from . import selectors, services
+from .filters import ContractFilter
 from .forms import ContractForm, ServiceForm
 from .models import ContractStatus
 
@@ -54,9 +55,8 @@ def _service_initial(service) -> dict:
 
 @area_required(Area.CONTRACTS)
 def contract_list(request):
-    q = request.GET.get("q", "").strip()
-    status = request.GET.get("status", "")
-    contracts = selectors.contract_list(company=request.company, q=q, status=status or None)
+    filters, filter_errors = ContractFilter.from_query(request.GET)
+    contracts = selectors.contract_list(company=request.company, **filters.selector_kwargs())
     page = paginate(contracts, request.GET.get("page"), LIST_PAGE_SIZE)
     selectors.attach_totals(page.items)
     return render(
@@ -64,9 +64,10 @@ def contract_list(request):
         "contracts/list.html",
         {
             "page": page,
-            "q": q,
-            "status": status,
+            "q": filters.q.strip(),
+            "status": filters.status or "",
             "statuses": ContractStatus.choices,
+            "filter_errors": [m for messages in filter_errors.values() for m in messages],
             "can_modify": _can_modify(request),
         },
     )

@@ -13,6 +13,7 @@ from icb.tenancy.models import Area, Level
 from icb.tenancy.permissions import require
 
 from . import selectors, services
+from .filters import AccountFilter
 
 router = Router(tags=["accounts"])
 
@@ -89,10 +90,7 @@ class AccountPatch(Schema):
     notes: str | None = None
 
 
-class AccountFilters(Schema):
-    name: str | None = Field(None, max_length=200, description="Name contains (any case).")
-    code: str | None = Field(None, max_length=40, description="Code contains (any case).")
-    active: bool | None = Field(None, description="true: active only; false: inactive only.")
+class AccountPaging(Schema):
     page: int = Field(1, ge=1)
     page_size: int = Field(settings.ICB_API_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
 
@@ -116,13 +114,11 @@ def _api_field_names():
 
 
 @router.get("/accounts", response=AccountPage)
-def list_accounts(request, filters: Query[AccountFilters]):
+def list_accounts(request, filters: Query[AccountFilter], paging: Query[AccountPaging]):
     """The company's accounts in name order, filtered and paginated."""
     require(request.user, Area.CRM_ACCOUNTS, Level.VIEW)
-    qs = selectors.account_list(
-        company=request.company, name=filters.name, code=filters.code, active=filters.active
-    )
-    return paginate(qs, filters.page, filters.page_size)
+    qs = selectors.account_list(company=request.company, **filters.selector_kwargs())
+    return paginate(qs, paging.page, paging.page_size)
 
 
 @router.post("/accounts", response={201: AccountOut})

@@ -2,6 +2,7 @@
 
 from django import forms
 
+from .filters import AccountFilter
 from .models import Account, account_code_validator
 
 
@@ -45,20 +46,35 @@ class AccountForm(forms.Form):
         return cls(data, initial=initial)
 
 
+def _max_length(field_name: str) -> int:
+    return next(m.max_length for m in AccountFilter.model_fields[field_name].metadata)
+
+
 class AccountFilterForm(forms.Form):
-    STATUS_CHOICES = [("", "All"), ("active", "Active"), ("inactive", "Inactive")]
+    """Shows the account filters (accounts page, mapping page). What they accept is
+    AccountFilter's to say, which the API parses too: this form only renders them and
+    puts the messages of refused values next to their fields."""
 
-    name = forms.CharField(required=False, max_length=200, label="Account name")
-    code = forms.CharField(required=False, max_length=40, label="Account code")
-    status = forms.ChoiceField(required=False, choices=STATUS_CHOICES, label="Status")
+    ACTIVE_CHOICES = [("", "All"), ("true", "Active"), ("false", "Inactive")]
 
-    def filters(self) -> dict:
-        """The selector's keyword arguments; a malformed filter is ignored, not an error."""
-        self.is_valid()
-        data = getattr(self, "cleaned_data", {})
-        status = data.get("status") or ""
-        return {
-            "name": data.get("name") or None,
-            "code": data.get("code") or None,
-            "active": {"active": True, "inactive": False}.get(status),
-        }
+    name = forms.CharField(
+        required=False,
+        label="Account name",
+        widget=forms.TextInput(attrs={"maxlength": _max_length("name")}),
+    )
+    code = forms.CharField(
+        required=False,
+        label="Account code",
+        widget=forms.TextInput(attrs={"maxlength": _max_length("code")}),
+    )
+    active = forms.CharField(
+        required=False, label="Status", widget=forms.Select(choices=ACTIVE_CHOICES)
+    )
+
+    def filters(self) -> AccountFilter:
+        """The filter of the request; a refused value is left out and its message shown."""
+        account_filter, errors = AccountFilter.from_query(self.data)
+        for field, messages in errors.items():
+            for message in messages:
+                self.add_error(field if field in self.fields else None, message)
+        return account_filter

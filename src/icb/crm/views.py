@@ -25,7 +25,7 @@ def _can_modify(request) -> bool:
 @area_required(Area.CRM_ACCOUNTS)
 def account_list(request):
     filter_form = AccountFilterForm(request.GET)
-    qs = selectors.account_list(company=request.company, **filter_form.filters())
+    qs = selectors.account_list(company=request.company, **filter_form.filters().selector_kwargs())
     page = paginate(qs, request.GET.get("page"), PAGE_SIZE)
     return render(
         request,

@@ -11,6 +11,7 @@ from icb.common.errors import InvalidInput
 from icb.common.pagination import MAX_PAGE_SIZE, paginate
 from icb.common.schemas import CursorPage, Id, Page
 from icb.crm.api import AccountRef
+from icb.crm.filters import AccountFilter
 from icb.crm.selectors import account_get
 from icb.hub.api import OrganizationOut
 from icb.hub.selectors import module_get
@@ -37,10 +38,7 @@ class GridOut(Page[GridRow]):
     modules: list[str]
 
 
-class GridFilters(Schema):
-    name: str | None = Field(None, max_length=200, description="Account name contains.")
-    code: str | None = Field(None, max_length=40, description="Account code contains.")
-    active: bool | None = Field(None, description="true: active accounts; false: inactive.")
+class GridQuery(Schema):
     modules: str | None = Field(
         None,
         max_length=400,
@@ -124,18 +122,16 @@ def _grid_modules(request, codes: str | None):
 
 
 @router.get("/mappings", response=GridOut)
-def mapping_grid(request, filters: Query[GridFilters]):
+def mapping_grid(request, filters: Query[AccountFilter], grid: Query[GridQuery]):
     """A page of accounts (50, name order, filtered) with their organizations in the
     chosen modules (at most three)."""
     require(request.user, Area.HUB_SETTINGS, Level.VIEW)
-    modules = _grid_modules(request, filters.modules)
+    modules = _grid_modules(request, grid.modules)
     page, mappings = selectors.mapping_grid(
         company=request.company,
         modules=modules,
-        name=filters.name,
-        code=filters.code,
-        active=filters.active,
-        page=filters.page,
+        page=grid.page,
+        **filters.selector_kwargs(),
     )
     return {
         "modules": [m.code for m in modules],

@@ -32,7 +32,10 @@ def mapping_page(request):
         modules = selectors.mapping_modules(company=company)
         columns = selectors.chosen_columns(user=request.user, modules=modules)
         page, mappings = selectors.mapping_grid(
-            company=company, modules=columns, page=request.GET.get("page"), **filter_form.filters()
+            company=company,
+            modules=columns,
+            page=request.GET.get("page"),
+            **filter_form.filters().selector_kwargs(),
         )
         context.update(
             {

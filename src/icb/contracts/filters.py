@@ -1,0 +1,28 @@
+"""The filters of the contract list, declared once: the contracts page and the API
+(`GET /contracts`) both parse this, so an unknown status is refused on both."""
+
+from pydantic import Field, field_validator
+from pydantic_core import PydanticCustomError
+
+from icb.common.filters import ListFilter
+
+from .models import ContractStatus
+
+
+class ContractFilter(ListFilter):
+    q: str = Field("", description="Search on the account's name or code, or the contract's.")
+    account_id: int | None = Field(None, description="Only this account's contracts.")
+    status: ContractStatus | None = Field(None, description="active, on_hold or ended")
+
+    @field_validator("status", mode="before")
+    @classmethod
+    def _status(cls, value):
+        if value in (None, ""):
+            return None
+        if value not in ContractStatus.values:
+            raise PydanticCustomError(
+                "status",
+                "Unknown status “{value}”. Choose one of: {choices}.",
+                {"value": str(value)[:40], "choices": ", ".join(ContractStatus.values)},
+            )
+        return ContractStatus(value)
