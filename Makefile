@@ -1,9 +1,11 @@
 # The two commands of the README: `make run` and `make test`.
+# `make test` = `make lint` (ruff) + `make check` (Django's checks, migrations match the
+# models) + the suite. .pre-commit-config.yaml runs the same checks on each commit.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint e2e bench clean
+.PHONY: run test lint check e2e bench clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "ICB needs Python 3.11 or newer")'
@@ -25,7 +27,12 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 
-test: lint
+# A model change without its migration fails here (and in CI), not on a user's upgrade.
+check: $(VENV)/.installed-dev
+	$(BIN)/icb check --fail-level WARNING
+	$(BIN)/icb makemigrations --check --dry-run
+
+test: lint check
 	$(BIN)/pytest -q
 
 e2e: $(VENV)/.installed-dev
