@@ -17,6 +17,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 ACCOUNTS, CONTRACTS_PER_ACCOUNT, ROUNDS, SAVES = 30, 10, 4, 40
+READY_TIMEOUT = 60  # seconds for a writer to start Django and get ready
 
 SEED = r"""
 import datetime, json, os, django
@@ -62,6 +63,7 @@ from django.utils import timezone
 from icb.billing_sync import engine
 from icb.contracts.models import Service
 engine.BATCH_SIZE = 50  # many short transactions, interleaved with the page saves
+open(os.environ["READY"], "w").close()
 while not os.path.exists(os.environ["GO"]):
     time.sleep(0.01)
 started = time.time()
@@ -85,6 +87,7 @@ world = json.loads(os.environ["WORLD"])
 client = Client()
 client.force_login(User.objects.get(email="admin@writers.test"))
 statuses = []
+open(os.environ["READY"], "w").close()
 while not os.path.exists(os.environ["GO"]):
     time.sleep(0.01)
 started = time.time()
@@ -108,6 +111,7 @@ class Writers:
         self.work = Path(tempfile.mkdtemp(prefix="icb-writers-test-"))
         self.db = self.work / "db.sqlite3"
         self.go = self.work / "go"
+        self.processes = []
         self.env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "icb.settings",
@@ -138,15 +142,35 @@ class Writers:
         assert done.returncode == 0, done.stderr[-3000:]
         return done.stdout
 
-    def start(self, script):
-        return subprocess.Popen(
+    def start(self, script, name):
+        """Start a writer; it writes the file ``ready_file(name)`` once it waits for go."""
+        process = subprocess.Popen(
             [sys.executable, "-c", script],
-            env=self.env,
+            env={**self.env, "READY": str(self.ready_file(name))},
             cwd=self.work,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
+        self.processes.append(process)
+        return process
+
+    def ready_file(self, name):
+        return self.work / f"{name}.ready"
+
+    def wait_until_ready(self, writers):
+        """Wait (bounded) until every writer of ``{name: process}`` wrote its ready file."""
+        deadline = time.monotonic() + READY_TIMEOUT
+        waiting = dict(writers)
+        while waiting:
+            for name, process in list(waiting.items()):
+                if self.ready_file(name).exists():
+                    del waiting[name]
+                elif process.poll() is not None:
+                    pytest.fail(f"the {name} writer exited early:\n{process.stderr.read()[-3000:]}")
+            if waiting and time.monotonic() > deadline:
+                pytest.fail(f"not ready after {READY_TIMEOUT} s: {', '.join(waiting)}")
+            time.sleep(0.01)
 
     def query(self, sql, *params):
         with sqlite3.connect(self.db, timeout=10) as db:
@@ -157,12 +181,16 @@ class Writers:
 def writers(sandbox):
     world = Writers(sandbox)
     yield world
+    for process in world.processes:  # a writer left waiting by a failed test
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
     shutil.rmtree(world.work, ignore_errors=True)
 
 
 def test_a_sync_run_and_page_saves_write_the_same_file_at_once(writers, sandbox):
-    sync, save = writers.start(SYNC), writers.start(SAVE)
-    time.sleep(0.5)  # both processes started and waiting
+    sync, save = writers.start(SYNC, "sync"), writers.start(SAVE, "save")
+    writers.wait_until_ready({"sync": sync, "save": save})
     writers.go.touch()
     sync_out, sync_err = sync.communicate(timeout=300)
     save_out, save_err = save.communicate(timeout=300)
