@@ -18,7 +18,7 @@ from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
+sys.path[:0] = [str(ROOT / "src")]  # the product and the sandbox hub, not tests/
 
 
 def main() -> None:
@@ -40,7 +40,7 @@ def main() -> None:
     from icb.hub.crypto import encrypt
     from icb.hub.models import HubConnection, Module, Organization
     from icb.tenancy.models import Company
-    from tests.sandbox_runner import start_sandbox
+    from sandbox_hub.runner import start_sandbox
 
     call_command("migrate", verbosity=0)
     print(f"database: {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}")

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
+sys.path[:0] = [str(ROOT / "src")]  # the product and the sandbox hub, not tests/
 
 MODULES = [("rmm", "RMM"), ("backup", "Backup"), ("docs", "Documentation")]
 

@@ -36,7 +36,7 @@ from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
+sys.path[:0] = [str(ROOT / "src")]  # the product and the sandbox hub, not tests/
 
 MODULES = {"rmm": "workstations", "backup": "protected_devices", "docs": "users"}
 
@@ -89,7 +89,7 @@ class Worker:
                 "--loglevel",
                 "INFO",
             ],
-            env={**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])},
+            env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
             stdout=self.log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -169,7 +169,7 @@ def main() -> None:
     os.environ.setdefault("ICB_DATA_DIR", tempfile.mkdtemp(prefix="icb-bench-"))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "icb.settings")
     os.environ["ICB_TASKS_EAGER"] = "0"
-    from tests.local_redis import redis_up
+    from sandbox_hub.local_redis import redis_up
 
     broker = "redis" if redis_up() else "sqlite"
     if broker == "redis":
@@ -189,7 +189,9 @@ def main() -> None:
     from icb.hub.crypto import encrypt
     from icb.hub.models import BillingType, HubConnection, Organization
     from icb.mapping.models import Mapping
-    from tests.sandbox_runner import start_sandbox
+    from icb.tenancy.models import Company
+    from icb.tenancy.services import ensure_built_in_roles
+    from sandbox_hub.runner import start_sandbox
 
     call_command("migrate", verbosity=0)
     engine_name = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
@@ -202,9 +204,8 @@ def main() -> None:
         settings.ICB_HUB_TIMEOUT = 120
         os.environ["ICB_HUB_TIMEOUT"] = "120"
         tokens = sandbox.obtain_tokens()
-        from tests.factories import make_company
-
-        company = make_company("Bench MSP")
+        company = Company.objects.create(name="Bench MSP", time_zone="America/New_York")
+        ensure_built_in_roles(company)
         HubConnection.objects.create(
             company=company,
             access_token_encrypted=encrypt(tokens["access_token"]),

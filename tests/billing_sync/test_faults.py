@@ -91,7 +91,7 @@ def test_timeout(synced, connected, admin_user, settings):
 
 
 def test_unreachable(synced, connected, admin_user, settings):
-    from tests.sandbox_runner import free_port
+    from sandbox_hub.runner import free_port
 
     settings.ICB_HUB_URL = f"http://127.0.0.1:{free_port()}"
     run = _nightly(synced)

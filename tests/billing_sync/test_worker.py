@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.local_redis import redis_up
+from sandbox_hub.local_redis import redis_up
 
 ROOT = Path(__file__).resolve().parents[2]
 BROKER = "redis://127.0.0.1:6379/13"

@@ -5,9 +5,9 @@ import pytest
 from playwright.sync_api import expect
 
 from icb.hub.models import HubConnection, Module
+from sandbox_hub.runner import start_sandbox
 from tests.e2e.conftest import login
 from tests.factories import PASSWORD, make_account, make_company, make_contract, make_user
-from tests.sandbox_runner import start_sandbox
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

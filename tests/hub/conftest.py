@@ -6,7 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from tests.sandbox_runner import start_sandbox
+from sandbox_hub.runner import start_sandbox
 
 CALLBACK = "http://testserver/admin/integrations/hub/callback/"
 

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from sandbox_hub import HubConfig, create_app
-from tests.sandbox_runner import SandboxHandle, start_sandbox
+from sandbox_hub.runner import SandboxHandle, start_sandbox
 
 
 @pytest.fixture(scope="session")

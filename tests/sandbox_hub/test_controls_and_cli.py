@@ -7,7 +7,7 @@ import pytest
 
 from sandbox_hub import HubConfig, create_app
 from sandbox_hub.__main__ import build_parser, config_from_args
-from tests.sandbox_runner import SandboxError, start_sandbox
+from sandbox_hub.runner import SandboxError, start_sandbox
 
 
 def test_controls_are_404_unless_enabled():

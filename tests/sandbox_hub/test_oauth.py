@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from tests.sandbox_runner import SandboxHandle, pkce_pair
+from sandbox_hub.runner import SandboxHandle, pkce_pair
 
 
 def query_of(url: str) -> dict[str, str]:

@@ -1,4 +1,5 @@
-"""Start the sandbox hub as a real HTTP server in a subprocess, for tests.
+"""Start the sandbox hub as a real HTTP server in a subprocess, for the product's tests
+and benchmarks (the hub's own code does not use this module).
 
     handle = start_sandbox(organizations=60)
     try:
@@ -8,8 +9,8 @@
         handle.stop()
 
 ``start_sandbox`` picks a free port on 127.0.0.1, runs
-``python -m sandbox_hub --port PORT --test-controls ...`` with ``src`` on PYTHONPATH
-(so the package need not be installed), waits for ``GET /healthz`` and returns a
+``python -m sandbox_hub --port PORT --test-controls ...`` with this package's folder on
+PYTHONPATH (so the package need not be installed), waits for ``GET /healthz`` and returns a
 :class:`SandboxHandle` with thin wrappers over the ``/_sandbox/`` test controls.
 """
 
@@ -34,7 +35,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 
-SRC = Path(__file__).resolve().parents[1] / "src"
+SRC = Path(__file__).resolve().parents[1]  # the folder holding this package
 DEFAULT_REDIRECT_URI = "http://127.0.0.1:8000/admin/integrations/hub/callback/"
 START_TIMEOUT = 15.0
 
@@ -250,10 +251,10 @@ def start_sandbox(
     organizations: int = 40,
     test_controls: bool = True,
     client_id: str = "icb",
-    client_secret: str = "icb-sandbox-secret",
+    client_secret: str = "icb-sandbox-secret",  # noqa: S107  (the sandbox's published default)
     redirect_uri: str = DEFAULT_REDIRECT_URI,
     user: str = "demo",
-    password: str = "demo",
+    password: str = "demo",  # noqa: S107  (the sandbox's demo user)
     name: str | None = None,
     token_ttl: int | None = None,
     extra_args: list[str] | tuple[str, ...] = (),

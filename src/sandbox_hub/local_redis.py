@@ -1,4 +1,6 @@
-"""Whether the Redis the worker tests and the sync benchmark use is running here."""
+"""Whether the Redis the product's worker tests and the sync benchmark use is running here.
+Not part of the hub: it sits beside runner.py because the tests and the benchmarks both
+use it, and the benchmarks do not import tests/."""
 
 import socket
 
