@@ -1,29 +1,21 @@
-"""Fixtures of the sync tests: the sandbox hub connected, one account with a contract,
-and hub organizations made for each test (fresh ids, known quantities)."""
+"""Fixtures of the sync tests: the sandbox hub connected (the account and contract are the
+shared fixtures of tests/fixtures.py), and hub organizations made for each test (fresh
+ids, known quantities)."""
 
 import uuid
 
 import pytest
 
 from icb.hub.models import Module, Organization
-from tests.factories import make_account, make_contract, make_mapping, make_service
-from tests.hub.conftest import connect, hub, sandbox  # noqa: F401  (fixtures)
+from tests.clients import connect
+from tests.factories import make_mapping, make_service
 
 
 @pytest.fixture
-def connected(hub, admin_client, company):  # noqa: F811
+def connected(hub, admin_client, company):
+    """Connected the way an administrator connects: the switch and the hub's sign-in."""
     connect(admin_client)
     return hub
-
-
-@pytest.fixture
-def account(company):
-    return make_account(company, "Harbor Dental Group", "HARBOR")
-
-
-@pytest.fixture
-def contract(account):
-    return make_contract(account, "Managed Services")
 
 
 class Orgs:

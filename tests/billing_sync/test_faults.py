@@ -111,7 +111,7 @@ def test_organization_missing_from_the_answer(synced, connected, orgs, account, 
 
 
 def test_hub_disconnected(synced, connected, company, admin_user, admin_client):
-    from tests.hub.conftest import connect
+    from tests.clients import connect
 
     hub_services.disconnect(company=company)
     run = _nightly(synced)
@@ -122,7 +122,7 @@ def test_hub_disconnected(synced, connected, company, admin_user, admin_client):
 
 def test_tokens_revoked(synced, connected, company, admin_user, admin_client):
     from icb.hub.crypto import decrypt
-    from tests.hub.conftest import connect
+    from tests.clients import connect
 
     connection = HubConnection.objects.get(company=company)
     refresh = decrypt(connection.refresh_token_encrypted)

@@ -20,24 +20,16 @@ ACCOUNTS, CONTRACTS_PER_ACCOUNT, ROUNDS, SAVES = 30, 10, 4, 40
 READY_TIMEOUT = 60  # seconds for a writer to start Django and get ready
 
 SEED = r"""
-import datetime, json, os, django
+import json, os, django
 django.setup()
-from django.utils import timezone
 from icb.billing_sync.services import enable_icb
 from icb.contracts.models import Service
-from icb.hub import services as hub_services
-from icb.hub.crypto import encrypt
-from icb.hub.models import HubConnection, Organization
-from tests.factories import (make_account, make_company, make_contract, make_mapping,
-                             make_service, make_user)
-tokens = json.loads(os.environ["TEST_TOKENS"])
+from icb.hub.models import Organization
+from tests.factories import (make_account, make_company, make_contract, make_hub_connection,
+                             make_mapping, make_service, make_user)
 company = make_company("Writers MSP")
 make_user(company, "admin@writers.test", "Administrator")
-HubConnection.objects.create(company=company,
-    access_token_encrypted=encrypt(tokens["access_token"]),
-    refresh_token_encrypted=encrypt(tokens["refresh_token"]),
-    access_token_expires_at=timezone.now() + datetime.timedelta(hours=1))
-hub_services.refresh_directory(company=company)
+make_hub_connection(company, json.loads(os.environ["TEST_TOKENS"]), read_directory=True)
 orgs = list(Organization.objects.filter(module__company=company, module__code="rmm")
             .order_by("external_id")[:int(os.environ["ACCOUNTS"])])
 world = {"icb": {}, "manual": [], "accounts": []}

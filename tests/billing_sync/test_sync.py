@@ -173,14 +173,11 @@ def test_dispatch_claims_due_services_once_and_groups_by_module(
     assert dispatch_due(enqueue=False) == []  # all scheduled for the next midnight
 
 
-def test_one_hub_read_per_group(contract, company, connected):
+def test_one_hub_read_per_group(contract, company, connected, orgs):
     accounts = [make_account(company, f"Customer {i}", f"C{i}") for i in range(5)]
-    from tests.billing_sync.conftest import Orgs
-
-    helper = Orgs(connected, company)
     for i, acc in enumerate(accounts):
-        helper.mapped(acc, workstations=i + 1)
-        helper.mapped(acc, workstations=10)
+        orgs.mapped(acc, workstations=i + 1)
+        orgs.mapped(acc, workstations=10)
         _icb(make_contract(acc, f"Deal {i}"), f"Svc {i}")
     connected.reset_request_counts()
     [job] = dispatch_due(enqueue=False)

@@ -24,20 +24,13 @@ SETUP = r"""
 import datetime, json, os, django
 django.setup()
 from django.utils import timezone
-from icb.hub.crypto import encrypt
-from icb.hub.models import HubConnection
-from icb.hub import services as hub_services
 from icb.hub.models import Module, Organization
 from icb.contracts.models import Service
 from icb.billing_sync.services import enable_icb
-from tests.factories import make_account, make_company, make_contract, make_mapping, make_service
-tokens = json.loads(os.environ["TEST_TOKENS"])
+from tests.factories import (make_account, make_company, make_contract, make_hub_connection,
+                             make_mapping, make_service)
 company = make_company("Worker MSP")
-HubConnection.objects.create(company=company,
-    access_token_encrypted=encrypt(tokens["access_token"]),
-    refresh_token_encrypted=encrypt(tokens["refresh_token"]),
-    access_token_expires_at=timezone.now() + datetime.timedelta(seconds=3000))
-hub_services.refresh_directory(company=company)
+make_hub_connection(company, json.loads(os.environ["TEST_TOKENS"]), read_directory=True)
 account = make_account(company, "Harbor Dental Group", "HARBOR")
 org = Organization.objects.get(module__company=company, module__code="rmm",
                                external_id=os.environ["TEST_ORG"])

@@ -6,9 +6,8 @@ import pytest
 from django.test import Client
 
 from icb.contracts.models import Contract, Service, ServiceUnitChange
+from tests.clients import Api
 from tests.factories import make_account, make_contract, make_service
-
-from .conftest import Api
 
 pytestmark = pytest.mark.django_db
 

@@ -42,11 +42,3 @@ def page(browser):
     page = context.new_page()
     yield page
     context.close()
-
-
-def login(page, live_server, email, password):
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{live_server.url}/")

@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from icb.contracts.models import Service, ServiceUnitChange
 from icb.crm.models import Account
-from tests.e2e.conftest import login
+from tests.clients import login
 from tests.factories import (
     PASSWORD,
     make_account,

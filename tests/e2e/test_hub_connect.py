@@ -6,7 +6,7 @@ from playwright.sync_api import expect
 
 from icb.hub.models import HubConnection, Module
 from sandbox_hub.runner import start_sandbox
-from tests.e2e.conftest import login
+from tests.clients import login
 from tests.factories import PASSWORD, make_account, make_company, make_contract, make_user
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

@@ -7,19 +7,17 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from icb.contracts.models import Service
-from icb.hub import services as hub_services
-from icb.hub.crypto import encrypt
-from icb.hub.models import HubConnection, Module, Organization
-from tests.e2e.conftest import login
+from icb.hub.models import Module, Organization
+from tests.clients import login
 from tests.factories import (
     PASSWORD,
     make_account,
     make_company,
     make_contract,
+    make_hub_connection,
     make_mapping,
     make_user,
 )
-from tests.hub.conftest import hub, sandbox  # noqa: F401  (fixtures)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -29,26 +27,14 @@ NOT_MAPPED = (
 )
 
 
-def _connect(company, sandbox):  # noqa: F811
-    """Connect without the browser redirect: the sandbox's own token flow, stored the way
-    the product stores it, then the directory read as after a real connect."""
-    tokens = sandbox.obtain_tokens()
-    HubConnection.objects.create(
-        company=company,
-        access_token_encrypted=encrypt(tokens["access_token"]),
-        refresh_token_encrypted=encrypt(tokens["refresh_token"]),
-        access_token_expires_at=timezone.now() + timedelta(seconds=tokens["expires_in"]),
-        scope=tokens.get("scope", ""),
-    )
-    hub_services.refresh_directory(company=company)
-
-
-def test_add_an_icb_service_map_sync_and_stop(page, live_server, hub):  # noqa: F811
+def test_add_an_icb_service_map_sync_and_stop(page, live_server, hub):
     company = make_company("Acme MSP")
     make_user(company, "admin@acme.test")
     account = make_account(company, "Harbor Dental Group", "HARBOR")
     contract = make_contract(account, "Managed Services")
-    _connect(company, hub)
+    # Connected without the browser redirect (tests/e2e/test_hub_connect.py does that):
+    # the sandbox's own token flow, then the directory read as after a real connect.
+    make_hub_connection(company, hub.obtain_tokens(), read_directory=True)
     login(page, live_server, "admin@acme.test", PASSWORD)
 
     page.goto(f"{live_server.url}/finance/contracts/{contract.pk}/?tab=billing")

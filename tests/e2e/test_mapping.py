@@ -6,9 +6,17 @@ from playwright.sync_api import expect
 from icb.mapping.models import Mapping, MappingChange
 from icb.mapping.services import CellChange, apply_changes
 from icb.tenancy.models import Level
-from tests.e2e.conftest import login
-from tests.factories import PASSWORD, make_account, make_company, make_role, make_user
-from tests.mapping.conftest import connect_directly, make_module, make_org
+from tests.clients import login
+from tests.factories import (
+    PASSWORD,
+    make_account,
+    make_company,
+    make_hub_connection,
+    make_module,
+    make_org,
+    make_role,
+    make_user,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -41,7 +49,7 @@ def setup_company():
     harbor = make_account(company, "Harbor Dental Group", "HDG")
     cedar = make_account(company, "Cedar Law Partners", "CLP")
     apply_changes(company=company, user=admin, changes=[CellChange(cedar.pk, "rmm", add=["R-102"])])
-    connect_directly(company)
+    make_hub_connection(company)
     return company, harbor
 
 

@@ -2,7 +2,7 @@ import pytest
 from playwright.sync_api import expect
 
 from icb.tenancy.models import User
-from tests.e2e.conftest import login
+from tests.clients import login
 from tests.factories import PASSWORD, make_company, make_user
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

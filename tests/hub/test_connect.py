@@ -8,8 +8,8 @@ from django.utils import timezone
 from icb.hub import services
 from icb.hub.crypto import decrypt
 from icb.hub.models import HubConnection, Module, Organization
+from tests.clients import CALLBACK, connect, sign_in_at_hub
 from tests.factories import make_role, make_user
-from tests.hub.conftest import CALLBACK, connect, sign_in_at_hub
 
 pytestmark = pytest.mark.django_db
 

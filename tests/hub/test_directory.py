@@ -4,8 +4,8 @@ from django.test import Client
 from icb.hub import services
 from icb.hub.client import HubError
 from icb.hub.models import HubConnection, Module, Organization
+from tests.clients import connect
 from tests.factories import make_role, make_user
-from tests.hub.conftest import connect
 
 pytestmark = pytest.mark.django_db
 

@@ -3,34 +3,16 @@
 
 import pytest
 
-from icb.hub.crypto import encrypt
-from icb.hub.models import HubConnection, Module, Organization
 from icb.tenancy.models import Level
-from icb.tenancy.services import api_token_create
-from tests.factories import make_account, make_role, make_user
-
-
-def make_module(company, code, name):
-    return Module.objects.create(company=company, code=code, name=name)
-
-
-def make_org(module, ext_id, name, parent="", **fields):
-    return Organization.objects.create(
-        company=module.company,
-        module=module,
-        external_id=ext_id,
-        name=name,
-        parent_external_id=parent,
-        **fields,
-    )
-
-
-def connect_directly(company):
-    return HubConnection.objects.create(
-        company=company,
-        access_token_encrypted=encrypt("dummy-access"),
-        refresh_token_encrypted=encrypt("dummy-refresh"),
-    )
+from tests.clients import bearer
+from tests.factories import (
+    make_account,
+    make_hub_connection,
+    make_module,
+    make_org,
+    make_role,
+    make_user,
+)
 
 
 @pytest.fixture
@@ -73,7 +55,7 @@ def accounts(company):
 
 @pytest.fixture
 def connected(company):
-    return connect_directly(company)
+    return make_hub_connection(company)
 
 
 @pytest.fixture
@@ -92,12 +74,6 @@ def editor(company):
 def outsider(company):
     role = make_role(company, "CRM only", crm_accounts=Level.VIEW)
     return make_user(company, "crm@acme.test", role=role)
-
-
-def bearer(client, user):
-    _, raw = api_token_create(user=user, name="tests")
-    client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {raw}"
-    return client
 
 
 @pytest.fixture

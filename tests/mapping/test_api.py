@@ -1,8 +1,8 @@
 import pytest
 
 from icb.mapping.models import Mapping, MappingChange, MappingColumns
-from tests.factories import make_account, make_company
-from tests.mapping.conftest import bearer, make_module, make_org
+from tests.clients import bearer
+from tests.factories import make_account, make_company, make_module, make_org
 
 GRID = "/api/v1/mappings"
 CHANGES = "/api/v1/mappings/changes"

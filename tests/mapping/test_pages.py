@@ -88,7 +88,7 @@ def test_page_query_count_is_constant(
     admin_client, company, connected, modules, django_assert_max_num_queries
 ):
     rmm = modules["rmm"]
-    from tests.mapping.conftest import make_org
+    from tests.factories import make_org
 
     for i in range(60):
         account = make_account(company, f"Client {i:03}", f"C{i:03}")

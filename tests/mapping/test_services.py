@@ -4,8 +4,7 @@ from icb.common.errors import Conflict, InvalidInput
 from icb.mapping import selectors, services
 from icb.mapping.models import Mapping, MappingChange, MappingColumns
 from icb.mapping.services import CellChange
-from tests.factories import make_account, make_company
-from tests.mapping.conftest import make_module, make_org
+from tests.factories import make_account, make_company, make_module, make_org
 
 
 def save(company, user, *changes):
