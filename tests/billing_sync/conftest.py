@@ -6,9 +6,9 @@ import uuid
 
 import pytest
 
-from icb.hub.models import Module, Organization
+from icb.hub.models import Module
 from tests.clients import connect
-from tests.factories import make_mapping, make_service
+from tests.factories import make_mapping, make_org, make_service
 
 
 @pytest.fixture
@@ -33,12 +33,11 @@ class Orgs:
             parent_id=parent.external_id if parent else None,
             quantities={k: str(v) for k, v in quantities.items()},
         )
-        return Organization.objects.create(
-            company=self.company,
-            module=Module.objects.get(company=self.company, code=module),
-            external_id=external_id,
-            name=name,
-            parent_external_id=parent.external_id if parent else "",
+        return make_org(
+            Module.objects.get(company=self.company, code=module),
+            external_id,
+            name,
+            parent=parent.external_id if parent else "",
         )
 
     def mapped(self, account, module="rmm", name="Org", parent=None, **quantities):

@@ -13,8 +13,15 @@ from icb.billing_sync import engine
 from icb.billing_sync.services import sync_now
 from icb.contracts.models import Service
 from icb.hub.client import HubClient
-from icb.hub.models import BillingType, Module, Organization
-from tests.factories import make_account, make_contract, make_mapping, make_service
+from icb.hub.models import BillingType
+from tests.factories import (
+    make_account,
+    make_contract,
+    make_mapping,
+    make_module,
+    make_org,
+    make_service,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -125,15 +132,12 @@ def expected_units(status: int, raw: bytes) -> Decimal | None:
 @pytest.fixture
 def service(company, settings):
     settings.ICB_HUB_URL = "http://hub.invalid"
-    module = Module.objects.create(company=company, code="rmm", name="RMM")
+    module = make_module(company, "rmm", "RMM")
     kind = BillingType.objects.create(module=module, code="workstations", name="Workstations")
     BillingType.objects.create(module=module, code="servers", name="Servers")
     account = make_account(company, "Harbor Dental Group", "HARBOR")
     for external_id in ORG_IDS:
-        org = Organization.objects.create(
-            company=company, module=module, external_id=external_id, name=external_id
-        )
-        make_mapping(account, org)
+        make_mapping(account, make_org(module, external_id, external_id))
     service = make_service(make_contract(account), units=str(START))
     Service.objects.filter(pk=service.pk).update(
         billing_mode="icb", icb_module=module, icb_billing_type=kind
