@@ -8,12 +8,7 @@ import json
 import pytest
 
 from icb.contracts.models import Contract
-from tests.factories import make_account, make_contract, make_service
-
-
-@pytest.fixture
-def account(company):
-    return make_account(company, "Harbor Dental Group", "HARBOR")
+from tests.factories import make_contract, make_service
 
 
 def _send(client, method, url, body):

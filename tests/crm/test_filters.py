@@ -4,8 +4,7 @@ mapping page and the API accept and refuse the same values."""
 import pytest
 
 from icb.crm.filters import AccountFilter
-from icb.hub.models import HubConnection
-from tests.factories import make_account
+from tests.factories import make_account, make_hub_connection
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +25,7 @@ def test_the_declaration_parses_a_query(query, expected):
 @pytest.mark.parametrize("query", [{"active": "bogus"}, {"name": "x" * 201}, {"code": "c" * 41}])
 def test_page_and_api_refuse_the_same_values_with_the_same_words(admin_client, company, query):
     make_account(company, "Harbor Dental Group", code="HDG")
-    HubConnection.objects.create(company=company, access_token_encrypted="")  # the mapping page
+    make_hub_connection(company)  # the mapping page
     parsed, errors = AccountFilter.from_query(query)
     assert parsed == AccountFilter() and set(errors) == set(query)
     field, message = next((f, m[0]) for f, m in errors.items())
