@@ -51,14 +51,25 @@ def make_contract(account, name: str = "Managed Services", **fields):
 
 
 def make_service(
-    contract, name: str = "Managed Workstations", unit_price: str = "45.00", units: str = "10"
+    contract,
+    name: str = "Managed Workstations",
+    unit_price: str = "45.00",
+    units: str = "10",
+    **state,
 ):
-    """A manual service; its unit history starts with the "created" row, as in the product."""
+    """A manual service; its unit history starts with the "created" row, as in the product.
+    ``state``: columns no service sets at creation (``billing_mode="icb"``…), written
+    afterwards, for a test that needs that state without enabling ICB for real."""
+    from icb.contracts.models import Service
     from icb.contracts.services import service_create
 
-    return service_create(
+    service = service_create(
         contract=contract, actor=None, name=name, unit_price=unit_price, units=units
     )
+    if state:
+        Service.objects.filter(pk=service.pk).update(**state)
+        service.refresh_from_db()
+    return service
 
 
 def make_module(company: Company, code: str, name: str):
