@@ -38,6 +38,9 @@ test: lint check
 e2e: $(VENV)/.installed-dev
 	$(BIN)/pytest -q tests/e2e
 
+fuzz: $(VENV)/.installed-dev
+	$(BIN)/pytest -q -m fuzz tests/fuzz
+
 bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/run_all.py
 

@@ -141,3 +141,35 @@ def test_every_read_route_answers_what_it_publishes(admin_user, world):
         assert answer, f"{path}: give the world something for this route to show"
         checked += 1
     assert checked >= 15
+
+
+@pytest.mark.django_db
+def test_error_answers_are_documented_and_match_the_published_error_schema(admin_user, world):
+    client = Client()
+    client.force_login(admin_user)
+    document = client.get("/api/v1/openapi.json").json()
+    components = document["components"]["schemas"]
+    service = f"/api/v1/services/{world['service_id']}"
+    cases = [
+        ("get", "/api/v1/services/{service_id}", "/api/v1/services/999999", None, 404),
+        ("patch", "/api/v1/services/{service_id}", service, {"units": "1E1"}, 422),
+        ("patch", "/api/v1/services/{service_id}", service, "not json", 400),
+        ("post", "/api/v1/hub/refresh", "/api/v1/hub/refresh", None, 409),
+        ("get", "/api/v1/accounts", "/api/v1/accounts?active=maybe", None, 422),
+    ]
+    for method, path, url, body, status in cases:
+        if method == "get":
+            response = client.get(url)
+        else:
+            data = body if isinstance(body, str) else json.dumps(body or {})
+            response = getattr(client, method)(url, data, content_type="application/json")
+        assert response.status_code == status, (url, response.content[:200])
+        published = document["paths"][path][method]["responses"].get(str(status))
+        assert published, f"{method.upper()} {path} does not document {status}"
+        schema = published["content"]["application/json"]["schema"]
+        assert _problems(response.json(), schema, components) == [], (url, response.json())
+    anonymous = Client().get("/api/v1/accounts")
+    assert anonymous.status_code == 401
+    published = document["paths"]["/api/v1/accounts"]["get"]["responses"]["401"]
+    schema = published["content"]["application/json"]["schema"]
+    assert _problems(anonymous.json(), schema, components) == []

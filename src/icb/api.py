@@ -37,7 +37,56 @@ class TokenAuth(HttpBearer):
         return _bind_company(request, user) if user else None
 
 
-api = NinjaAPI(
+ERROR_SCHEMA = {
+    "title": "Error",
+    "type": "object",
+    "description": "Every error answer. Clients branch on `code`, not on `detail`'s wording.",
+    "properties": {
+        "detail": {"type": "string", "description": "A sentence for a person."},
+        "code": {"type": "string", "description": "Machine-readable, e.g. not_found."},
+        "errors": {
+            "type": "object",
+            "description": "Messages per field (dotted path for nested fields).",
+            "additionalProperties": {"type": "array", "items": {"type": "string"}},
+        },
+    },
+    "required": ["detail", "code", "errors"],
+}
+WRITES = ("post", "put", "patch", "delete")
+
+
+def _errors_of(method: str, operation: dict) -> dict[int, str]:
+    """The error answers an operation can give, as the handlers below make them."""
+    errors = {422: "Invalid input (a field, the query or the path)."}
+    if operation.get("security"):
+        errors[401] = "No session and no valid Bearer API token."
+        errors[403] = "The user's role does not allow this."
+    if operation.get("parameters") or operation.get("requestBody"):
+        errors[404] = "Something named by the path, query or body is unknown, or another company's."
+    if operation.get("requestBody"):
+        errors[400] = "The body is not JSON."
+    if method in WRITES:
+        errors[409] = "Refused in the current state (e.g. units that sync from the hub)."
+    return errors
+
+
+class IcbApi(NinjaAPI):
+    def get_openapi_schema(self, *args, **kwargs):
+        """Ninja documents only the answers each route declares; the error answers, made
+        in one place below, are documented here for every route (one shared schema)."""
+        schema = super().get_openapi_schema(*args, **kwargs)
+        schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+        error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+        for operations in schema["paths"].values():
+            for method, operation in operations.items():
+                responses = operation.setdefault("responses", {})
+                for status, description in _errors_of(method, operation).items():
+                    if status not in responses and str(status) not in responses:
+                        responses[status] = {"description": description, "content": error}
+        return schema
+
+
+api = IcbApi(
     title="ICB API",
     version="1",
     description="Integrated Customer Billing. Money and units are decimal strings.",

@@ -6,9 +6,6 @@ from pydantic_core import PydanticCustomError
 
 from icb.common.filters import ListFilter
 
-_YES = {"true", "1", "yes", "on"}
-_NO = {"false", "0", "no", "off"}
-
 
 class AccountFilter(ListFilter):
     name: str | None = Field(None, max_length=200, description="Name contains (any case).")
@@ -18,15 +15,14 @@ class AccountFilter(ListFilter):
     @field_validator("active", mode="before")
     @classmethod
     def _active(cls, value):
+        # Only what the API documents for a boolean in a query: true or false. (A page
+        # leaves out an empty value before parsing: "All".)
         if isinstance(value, str):
-            word = value.strip().lower()
-            if word == "":
-                return None
-            if word not in _YES | _NO:
+            if value not in ("true", "false"):
                 raise PydanticCustomError(
                     "active",
                     "Unknown status “{value}”: choose true (active) or false (inactive).",
                     {"value": value[:40]},
                 )
-            return word in _YES
+            return value == "true"
         return value
