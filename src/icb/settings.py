@@ -5,6 +5,7 @@ and the generated secret key are created at startup (icb.web.apps.WebConfig.read
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -115,9 +116,17 @@ LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/login/"
 
-# Lock-out after repeated failed logins (per user name and address).
+# Lock-out after repeated failed logins (icb/tenancy/lockout.py, docs/operations.md):
+# an account from one address, an account from anywhere, an address on any account.
 AXES_FAILURE_LIMIT = int(os.environ.get("ICB_LOGIN_FAILURE_LIMIT", "5"))
-AXES_COOLOFF_TIME = 0.25  # hours
+ICB_LOGIN_ACCOUNT_FAILURE_LIMIT = 2 * AXES_FAILURE_LIMIT
+ICB_LOGIN_ADDRESS_FAILURE_LIMIT = 10 * AXES_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_HANDLER = "icb.tenancy.lockout.LockoutHandler"
+AXES_USERNAME_FORM_FIELD = "username"  # what the login form posts (the email)
+AXES_USERNAME_CALLABLE = "icb.tenancy.lockout.login_name"
+# Axes itself filters by the pair; a success resets only that account's failures from
+# that address, never an address's or another account's.
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
