@@ -27,7 +27,9 @@ def make_role(company: Company, name: str, **levels) -> Role:
 def make_user(company: Company, email: str, role: str | Role = "Administrator") -> User:
     if isinstance(role, str):
         role = Role.objects.get(company=company, name=role)
-    return user_create(company=company, email=email, full_name="", role=role, password=PASSWORD)
+    return user_create(
+        company=company, actor=None, email=email, full_name="", role=role, password=PASSWORD
+    )
 
 
 def make_account(

@@ -47,46 +47,73 @@ def test_bootstrap_refuses_bad_time_zone_and_weak_password():
 
 
 @pytest.mark.django_db
-def test_role_names_unique_per_company_and_built_ins_locked(company, other_company):
-    role_save(company=company, name="Auditor", hub_settings="view")
+def test_role_names_unique_per_company_and_built_ins_locked(company, other_company, admin_user):
+    role_save(company=company, actor=admin_user, name="Auditor", hub_settings="view")
     with pytest.raises(InvalidInput) as exc:
-        role_save(company=company, name="auditor")
+        role_save(company=company, actor=admin_user, name="auditor")
     assert "name" in exc.value.errors
-    role_save(company=other_company, name="Auditor")  # another company may reuse the name
+    rival = make_user(other_company, "boss@rival.test")
+    role_save(company=other_company, actor=rival, name="Auditor")  # the name may be reused
     admin_role = Role.objects.get(company=company, name="Administrator")
     with pytest.raises(InvalidInput):
-        role_save(company=company, role=admin_role, name="Administrator", contracts="none")
+        role_save(
+            company=company,
+            actor=admin_user,
+            role=admin_role,
+            name="Administrator",
+            contracts="none",
+        )
 
 
 @pytest.mark.django_db
-def test_custom_role_cannot_be_made_administrator(company):
-    role = role_save(company=company, name="Sneaky", is_administrator=True)
+def test_custom_role_cannot_be_made_administrator(company, admin_user):
+    role = role_save(company=company, actor=admin_user, name="Sneaky", is_administrator=True)
     assert role.is_administrator is False
 
 
 @pytest.mark.django_db
-def test_user_create_validates(company, other_company):
+def test_user_create_validates(company, other_company, admin_user):
     role = Role.objects.get(company=company, name="Read-only")
     user = user_create(
-        company=company, email=" Viewer@Acme.test ", full_name="V", role=role, password=STRONG
+        company=company,
+        actor=admin_user,
+        email=" Viewer@Acme.test ",
+        full_name="V",
+        role=role,
+        password=STRONG,
     )
     assert user.email == "viewer@acme.test" and user.check_password(STRONG)
     with pytest.raises(InvalidInput) as exc:
         user_create(
-            company=company, email="viewer@acme.test", full_name="", role=role, password=STRONG
+            company=company,
+            actor=admin_user,
+            email="viewer@acme.test",
+            full_name="",
+            role=role,
+            password=STRONG,
         )
     assert "email" in exc.value.errors
     with pytest.raises(InvalidInput) as exc:
         user_create(
-            company=company, email="weak@acme.test", full_name="", role=role, password="password"
+            company=company,
+            actor=admin_user,
+            email="weak@acme.test",
+            full_name="",
+            role=role,
+            password="password",
         )
     assert "password" in exc.value.errors
     foreign_role = Role.objects.get(company=other_company, name="Administrator")
     with pytest.raises(NotFound):
         user_create(
-            company=company, email="x@acme.test", full_name="", role=foreign_role, password=STRONG
+            company=company,
+            actor=admin_user,
+            email="x@acme.test",
+            full_name="",
+            role=foreign_role,
+            password=STRONG,
         )
-    assert User.objects.filter(company=company).count() == 1
+    assert User.objects.filter(company=company).count() == 2  # the admin and the viewer
 
 
 @pytest.mark.django_db

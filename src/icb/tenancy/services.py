@@ -12,6 +12,7 @@ from icb.common.errors import InvalidInput, NotFound
 from icb.common.validation import full_clean_or_raise
 
 from .models import ApiToken, Area, Company, Level, Role, User
+from .permissions import require_may_change, require_may_grant
 
 TOKEN_PREFIX = "icb_"
 
@@ -82,13 +83,19 @@ def ensure_built_in_roles(company: Company) -> dict[str, Role]:
     return roles
 
 
-def role_save(*, company: Company, role: Role | None = None, **fields) -> Role:
+def role_save(*, company: Company, actor: User | None, role: Role | None = None, **fields) -> Role:
+    """`actor` is the user making the change (None: the product itself, e.g. a command)."""
     role = role or Role(company=company)
     if role.built_in:
         raise InvalidInput("Built-in roles cannot be changed; create a new role.", field="name")
+    stored = Role.objects.filter(pk=role.pk).first() if role.pk else None
+    if stored is not None and actor is not None:
+        require_may_change(actor, stored, "role")
     for key, value in fields.items():
         setattr(role, key, value)
     role.is_administrator = False  # only the built-in Administrator role is one
+    if actor is not None:
+        require_may_grant(actor, role)  # the levels it is given
     full_clean_or_raise(role, validate_unique=False)
     if Role.objects.filter(company=company, name__iexact=role.name).exclude(pk=role.pk).exists():
         raise InvalidInput("A role with this name already exists.", field="name")
@@ -96,9 +103,14 @@ def role_save(*, company: Company, role: Role | None = None, **fields) -> Role:
     return role
 
 
-def user_create(*, company: Company, email: str, full_name: str, role: Role, password: str) -> User:
+def user_create(
+    *, company: Company, actor: User | None, email: str, full_name: str, role: Role, password: str
+) -> User:
+    """`actor` is the user creating it (None: the product itself, e.g. a command)."""
     if role.company_id != company.id:
         raise NotFound("Unknown role.", field="role")
+    if actor is not None:
+        require_may_grant(actor, role)
     email = (email or "").strip().lower()
     user = User(email=email, full_name=full_name, company=company, role=role)
     full_clean_or_raise(user, exclude=["password"])
@@ -118,6 +130,10 @@ def user_create(*, company: Company, email: str, full_name: str, role: Role, pas
 def user_update(*, user: User, full_name: str, role: Role, is_active: bool, actor: User) -> User:
     if role.company_id != user.company_id:
         raise NotFound("Unknown role.", field="role")
+    current = Role.objects.filter(users__pk=user.pk).first() if user.pk else None  # as stored
+    if current is not None:
+        require_may_change(actor, current, "user")
+    require_may_grant(actor, role)
     losing_admin = not (is_active and role.is_administrator)
     if user.pk == actor.pk and user.is_administrator and losing_admin:
         raise InvalidInput("You cannot remove your own administrator access.", field="role")

@@ -41,7 +41,9 @@ def role_edit(request, role_id=None):
     if request.method == "POST" and form.is_valid():
         try:
             fields = {k: form.cleaned_data[k] for k in RoleForm.Meta.fields}
-            saved = services.role_save(company=request.company, role=role, **fields)
+            saved = services.role_save(
+                company=request.company, actor=request.user, role=role, **fields
+            )
         except ServiceError as exc:
             apply_errors(form, exc)
         else:
@@ -67,7 +69,9 @@ def user_list(request):
     form = UserCreateForm(request.POST or None, company=request.company)
     if request.method == "POST" and form.is_valid():
         try:
-            user = services.user_create(company=request.company, **form.cleaned_data)
+            user = services.user_create(
+                company=request.company, actor=request.user, **form.cleaned_data
+            )
         except ServiceError as exc:
             apply_errors(form, exc)
         else:
