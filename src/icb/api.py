@@ -1,15 +1,21 @@
 """The JSON API under /api/v1/: authentication, error answers, and the routers of each app."""
 
+import logging
+import time
+from datetime import datetime
+
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.utils import timezone
-from ninja import NinjaAPI
+from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import APIKeyCookie, HttpBearer
 
 from icb.common.errors import ServiceError
 from icb.tenancy.services import api_token_user
+
+log = logging.getLogger(__name__)
 
 
 def _bind_company(request, user):
@@ -159,14 +165,73 @@ def on_http_error(request, exc: HttpError):
     return error_response(request, exc.status_code, str(exc))
 
 
-@api.get("/health", auth=None, tags=["health"])
-def health(request):
-    """Liveness and database check."""
-    from django.db import connection
+# The broker's answer is remembered this long per process: load balancers poll every
+# web process every few seconds, and the broker need not hear about each poll.
+BROKER_CHECK_SECONDS = 15.0
+BROKER_TIMEOUT_SECONDS = 2.0
+_broker_checks: dict[str, tuple[float, bool]] = {}
 
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    return {"status": "ok", "time": timezone.now()}
+
+def _database_answers() -> bool:
+    from django.db import DatabaseError, connection
+
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except DatabaseError as exc:
+        log.warning("Health: the database does not answer: %s", exc)
+        return False
+    return True
+
+
+def _broker_answers(url: str) -> bool:
+    from kombu import Connection
+
+    try:
+        with Connection(url, connect_timeout=BROKER_TIMEOUT_SECONDS) as broker:
+            broker.ensure_connection(
+                max_retries=1, interval_start=0, interval_step=0, timeout=BROKER_TIMEOUT_SECONDS
+            )
+    except Exception as exc:  # any failure to connect means "down"
+        log.warning("Health: the broker does not answer: %s", exc)
+        return False
+    return True
+
+
+def _broker_up() -> bool:
+    from django.conf import settings
+
+    url = settings.CELERY_BROKER_URL
+    checked = _broker_checks.get(url)
+    now = time.monotonic()
+    if checked is None or now - checked[0] >= BROKER_CHECK_SECONDS:
+        checked = (now, _broker_answers(url))
+        _broker_checks[url] = checked
+    return checked[1]
+
+
+class HealthOut(Schema):
+    status: str  # "ok" or "unavailable"
+    database: str  # "ok" or "down"
+    broker: str  # "ok" or "down"
+    time: datetime
+    detail: str | None = None
+
+
+@api.get("/health", auth=None, tags=["health"], response={200: HealthOut, 503: HealthOut})
+def health(request):
+    """Whether this web process can reach the database (`SELECT 1`) and the broker
+    (checked at most every 15 seconds). 503 names what is down."""
+    parts = {"database": _database_answers(), "broker": _broker_up()}
+    down = [name for name, up in parts.items() if not up]
+    body = {
+        "status": "unavailable" if down else "ok",
+        **{name: "ok" if up else "down" for name, up in parts.items()},
+        "time": timezone.now(),
+    }
+    if down:
+        return 503, {**body, "detail": f"Not available: {', '.join(down)}."}
+    return 200, body
 
 
 def _register_routers() -> None:
