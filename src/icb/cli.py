@@ -53,6 +53,9 @@ def _gunicorn_command(port: str) -> list[str]:
         settings.ICB_WEB_WORKERS,
         "--access-logfile",
         "-",
+        # Without the OAuth callback's sign-in code (icb/access_log.py).
+        "--logger-class",
+        "icb.access_log.AccessLogger",
     ]
 
 
