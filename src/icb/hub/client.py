@@ -142,7 +142,7 @@ class UsageResult:
 
 
 def _oauth_client(redirect_uri: str | None = None) -> OAuth2Client:
-    return OAuth2Client(
+    oauth = OAuth2Client(
         client_id=settings.ICB_HUB_CLIENT_ID,
         client_secret=settings.ICB_HUB_CLIENT_SECRET,
         redirect_uri=redirect_uri,
@@ -151,6 +151,28 @@ def _oauth_client(redirect_uri: str | None = None) -> OAuth2Client:
         token_endpoint_auth_method="client_secret_basic",
         timeout=settings.ICB_HUB_TIMEOUT,
     )
+    oauth.register_compliance_hook("access_token_response", _token_endpoint_trouble)
+    oauth.register_compliance_hook("refresh_token_response", _token_endpoint_trouble)
+    return oauth
+
+
+def _token_endpoint_trouble(response: httpx.Response) -> httpx.Response:
+    """A token endpoint that is failing or rate-limiting is not refusing us: say so,
+    with the status, as something to try again (before the body is read as a token)."""
+    name, status = settings.ICB_HUB_NAME, response.status_code
+    if status == 429:
+        raise HubError(
+            f"{name} is rate-limiting token requests (HTTP 429). Try again in a moment.",
+            code="rate_limited",
+            retry_after=_retry_after(response.headers.get("Retry-After")),
+        )
+    if status >= 500:
+        raise HubError(
+            f"{name} answered with an error (HTTP {status}) when asked for a token. "
+            "Try again in a moment.",
+            code="server_error",
+        )
+    return response
 
 
 def _hub_url(path: str) -> str:
@@ -201,7 +223,22 @@ def _oauth_failure(exc: Exception) -> HubError:
             code="invalid_grant",
             retryable=False,
         )
-    return HubError(f"{name} refused the request ({error or type(exc).__name__}).", retryable=False)
+    if isinstance(exc, httpx.HTTPStatusError):
+        return HubError(
+            f"{name} refused the token request (HTTP {exc.response.status_code}).",
+            code="refused",
+            retryable=False,
+        )
+    if isinstance(exc, ValueError) and not error:
+        return HubError(
+            f"{name} sent a token answer that is not valid JSON (cut short or garbled). "
+            "Try again in a moment.",
+            code="malformed",
+        )
+    if isinstance(error, dict):  # {"code": ..., "message": ...} rather than OAuth's string
+        error = error.get("code") or ""
+    detail = str(error)[:60] if error else "no reason given"
+    return HubError(f"{name} refused the token request ({detail}).", retryable=False)
 
 
 def exchange_code(*, code: str, code_verifier: str, redirect_uri: str) -> TokenSet:
