@@ -125,6 +125,10 @@ AXES_COOLOFF_TIME = timedelta(minutes=15)
 AXES_HANDLER = "icb.tenancy.lockout.LockoutHandler"
 AXES_USERNAME_FORM_FIELD = "username"  # what the login form posts (the email)
 AXES_USERNAME_CALLABLE = "icb.tenancy.lockout.login_name"
+# Behind proxies, how many of them append to X-Forwarded-For (else every login would
+# seem to come from the proxy's address).
+ICB_TRUSTED_PROXIES = int(os.environ.get("ICB_TRUSTED_PROXIES", "0"))
+AXES_CLIENT_IP_CALLABLE = "icb.tenancy.lockout.client_address"
 # Axes itself filters by the pair; a success resets only that account's failures from
 # that address, never an address's or another account's.
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]

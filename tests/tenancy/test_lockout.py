@@ -139,3 +139,24 @@ def test_the_lock_ends_after_the_cool_off(company):
     client = Client()
     assert _login("a@acme.test", PASSWORD, ATTACKER, client).status_code == 302
     assert _logged_in(client)
+
+
+def test_behind_a_proxy_the_client_s_address_counts(company, settings):
+    settings.ICB_TRUSTED_PROXIES = 1
+    proxy = "192.0.2.1"
+    make_user(company, "a@acme.test")
+
+    def through_proxy(email, password, forwarded, client=None):
+        client = client or Client()
+        return client.post(
+            "/login/",
+            {"username": email, "password": password},
+            REMOTE_ADDR=proxy,
+            HTTP_X_FORWARDED_FOR=forwarded,
+        )
+
+    for i in range(60):  # spraying from one client, inventing its own X-Forwarded-For
+        through_proxy(f"user{i % 25}@acme.test", "wrong", f"203.0.113.{i}, {ATTACKER}")
+    assert through_proxy("a@acme.test", PASSWORD, ATTACKER).status_code == 429
+    assert through_proxy("a@acme.test", PASSWORD, OTHER).status_code == 302
+    assert set(AccessAttempt.objects.values_list("ip_address", flat=True)) == {ATTACKER}

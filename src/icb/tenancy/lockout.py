@@ -39,6 +39,23 @@ def login_name(request, credentials: dict | None) -> str | None:
     return value.strip().lower() or None
 
 
+def client_address(request) -> str | None:
+    """The address a login comes from (``AXES_CLIENT_IP_CALLABLE``): the connection's,
+    or behind ``ICB_TRUSTED_PROXIES`` proxies the one the outermost of them saw. Each
+    proxy appends the address it was called from to X-Forwarded-For, so that one is
+    the n-th from the right; whatever a client puts in the header itself stays to the
+    left of it and is ignored."""
+    remote = request.META.get("REMOTE_ADDR")
+    proxies = settings.ICB_TRUSTED_PROXIES
+    if proxies <= 0:
+        return remote
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+    if not hops:
+        return remote
+    return hops[-proxies] if len(hops) >= proxies else hops[0]
+
+
 def _failures(recent, **scope) -> int:
     return recent.filter(**scope).aggregate(total=Sum("failures_since_start"))["total"] or 0
 
