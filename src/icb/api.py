@@ -7,7 +7,7 @@ from datetime import datetime
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.utils import timezone
-from ninja import NinjaAPI, Schema
+from ninja import NinjaAPI, Schema, Status
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import APIKeyCookie, HttpBearer
@@ -230,8 +230,8 @@ def health(request):
         "time": timezone.now(),
     }
     if down:
-        return 503, {**body, "detail": f"Not available: {', '.join(down)}."}
-    return 200, body
+        return Status(503, {**body, "detail": f"Not available: {', '.join(down)}."})
+    return body
 
 
 def _register_routers() -> None:
