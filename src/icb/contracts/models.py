@@ -13,6 +13,10 @@ from icb.tenancy.models import Company, User
 from icb.tenancy.scoping import CompanyQuerySet
 
 ZERO = Decimal("0")
+# Units and prices: at most 10 digits before the point and 2 after (the columns are
+# DECIMAL(12, 2)).
+DECIMAL_PLACES = 2
+MAX_DIGITS = 12
 
 
 class BillingFrequency(models.TextChoices):

@@ -19,6 +19,8 @@ from icb.crm.models import Account
 from icb.tenancy.models import Company, User
 
 from .models import (
+    DECIMAL_PLACES,
+    MAX_DIGITS,
     BillingFrequency,
     Contract,
     ContractStatus,
@@ -26,11 +28,6 @@ from .models import (
     ServiceUnitChange,
     UnitChangeSource,
 )
-
-# Units and prices: at most 10 digits before the point and 2 after (the columns are
-# DECIMAL(12, 2)).
-DECIMAL_PLACES = 2
-MAX_DIGITS = 12
 
 CONTRACT_FIELDS = (
     "account_id",
