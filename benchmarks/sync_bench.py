@@ -182,7 +182,9 @@ def main() -> None:
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from icb.billing_sync import engine
+    from icb.billing_sync.dispatch import BATCH_SIZE, dispatch_due
+    from icb.billing_sync.groups import sync_group
+    from icb.billing_sync.tasks import enqueue
     from icb.contracts.models import Contract, Service, ServiceUnitChange
     from icb.crm.models import Account
     from icb.hub import services as hub_services
@@ -303,19 +305,19 @@ def main() -> None:
                 reset_peak_rss()
             rss_before = _status_mb("VmRSS") or peak_rss_mb()
             t0 = time.perf_counter()
-            jobs = engine.dispatch_due(
-                timezone.now() + timedelta(seconds=1), enqueue=worker is not None
-            )
+            tasks = dispatch_due(timezone.now() + timedelta(seconds=1))
+            if worker:
+                enqueue(tasks)
             t_dispatch = time.perf_counter() - t0
             if worker:
-                runs = SyncRun.objects.filter(pk__in={job.run_id for job in jobs})
+                runs = SyncRun.objects.filter(pk__in={task.run_id for task in tasks})
                 while runs.filter(finished_at__isnull=True).exists():
                     if worker.process.poll() is not None:
                         raise SystemExit("The worker died:\n" + worker.log_path.read_text())
                     time.sleep(0.05)
             else:
-                for job in jobs:
-                    engine.sync_job(job)
+                for task in tasks:
+                    sync_group(task.run_id, task.batches)
             wall = time.perf_counter() - t0
             requests = sandbox.request_counts().get("usage", 0)
             peak = worker.peak_rss_mb() if worker else peak_rss_mb()
@@ -326,7 +328,7 @@ def main() -> None:
             )
             print(
                 f"{label}: {total:,} services in {wall:.1f} s = {total / wall:,.0f} services/s "
-                f"(dispatch {t_dispatch:.2f} s, {len(jobs)} group tasks, {requests} hub "
+                f"(dispatch {t_dispatch:.2f} s, {len(tasks)} group tasks, {requests} hub "
                 f"usage requests); {where}"
             )
             return wall
@@ -407,8 +409,8 @@ def main() -> None:
         updates = []
         api = hub_services.hub_client(company)
         for module_rows in groups.values():
-            for start in range(0, len(module_rows), engine.BATCH_SIZE):
-                batch = module_rows[start : start + engine.BATCH_SIZE]
+            for start in range(0, len(module_rows), BATCH_SIZE):
+                batch = module_rows[start : start + BATCH_SIZE]
                 ids = sorted({o for r in batch for o in orgs_of[(r[2], r[1])]})
                 kind = batch[0][4]
                 usage = api.usage(batch[0][3], ids, [kind])

@@ -198,7 +198,7 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 300},
     },
     # Claims due ICB services (nightly at each company's midnight, retries, catch-up)
-    # and enqueues one task per (company, module) batch.
+    # and enqueues their group tasks (up to 5 batches of one company and module each).
     "billing_sync.dispatch": {
         "task": "billing_sync.dispatch",
         "schedule": 60.0,

@@ -147,9 +147,10 @@ def test_the_services_of_a_run_are_paginated_and_filtered(
 ):
     from django.utils import timezone
 
-    from icb.billing_sync.engine import dispatch_due, sync_job
+    from icb.billing_sync.dispatch import dispatch_due
     from icb.billing_sync.services import enable_icb
     from icb.contracts.models import Service
+    from tests.billing_sync.helpers import run_group_tasks
 
     orgs.mapped(account, workstations=4)
     for i in range(5):
@@ -167,10 +168,9 @@ def test_the_services_of_a_run_are_paginated_and_filtered(
         billing_type="workstations",
     )
     Service.objects.update(next_sync_at=timezone.now())
-    jobs = dispatch_due(enqueue=False)
-    for job in jobs:
-        sync_job(job)
-    [run_id] = {job.run_id for job in jobs}
+    tasks = dispatch_due()
+    run_group_tasks(*tasks)
+    [run_id] = {task.run_id for task in tasks}
     detail = api("get", f"/sync-runs/{run_id}").json()
     assert (
         detail["changed"],

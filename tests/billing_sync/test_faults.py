@@ -8,12 +8,13 @@ import httpx
 import pytest
 from django.utils import timezone
 
-from icb.billing_sync.engine import dispatch_due, sync_job
+from icb.billing_sync.dispatch import dispatch_due
 from icb.billing_sync.models import SyncRun
 from icb.billing_sync.services import sync_now
 from icb.contracts.models import Service, ServiceUnitChange
 from icb.hub import services as hub_services
 from icb.hub.models import HubConnection
+from tests.billing_sync.helpers import run_group_tasks
 
 pytestmark = pytest.mark.django_db
 
@@ -30,11 +31,10 @@ def synced(icb_service, orgs, account, admin_user):
 
 def _nightly(service):
     Service.objects.filter(pk=service.pk).update(next_sync_at=timezone.now())
-    jobs = dispatch_due(enqueue=False)
-    for job in jobs:
-        sync_job(job)
+    tasks = dispatch_due()
+    run_group_tasks(*tasks)
     service.refresh_from_db()
-    return SyncRun.objects.get(pk=jobs[0].run_id)
+    return SyncRun.objects.get(pk=tasks[0].run_id)
 
 
 def _assert_failed_visibly(service, run, text):

@@ -174,8 +174,9 @@ def test_a_nightly_run_lists_what_needs_a_look_and_counts_the_unchanged(
 ):
     from django.utils import timezone
 
-    from icb.billing_sync.engine import dispatch_due, sync_job
+    from icb.billing_sync.dispatch import dispatch_due
     from icb.billing_sync.models import SyncRun
+    from tests.billing_sync.helpers import run_group_tasks
 
     orgs.mapped(account, workstations=3)
     steady, moved = (
@@ -188,10 +189,9 @@ def test_a_nightly_run_lists_what_needs_a_look_and_counts_the_unchanged(
         for name, units in (("Steady", "3"), ("Moved", "1"))
     )
     Service.objects.filter(pk__in=[steady.pk, moved.pk]).update(next_sync_at=timezone.now())
-    for job in dispatch_due(enqueue=False):
-        sync_job(job)
+    run_group_tasks(*dispatch_due())
     run = SyncRun.objects.get()
-    assert (run.trigger, run.services_ok, run.services_unchanged) == ("nightly", 1, 1)
+    assert (run.trigger, run.services_changed, run.services_unchanged) == ("nightly", 1, 1)
     html = html_of(admin_client.get(reverse("billing_sync:run_detail", args=[run.pk])))
     assert "Moved" in html and "Steady" not in html
     assert "1 service synced with unchanged units is counted above, not listed." in html

@@ -8,11 +8,12 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from icb.billing_sync import engine
-from icb.billing_sync.engine import dispatch_due, sync_job
+from icb.billing_sync import dispatch
+from icb.billing_sync.dispatch import dispatch_due
 from icb.billing_sync.models import SyncRun
 from icb.billing_sync.services import enable_icb
 from icb.contracts.models import Service, ServiceUnitChange
+from tests.billing_sync.helpers import run_group_tasks
 from tests.factories import make_account, make_contract, make_service
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -22,7 +23,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def three_batches(company, orgs, monkeypatch):
     """Three accounts, each with one mapped organization and two ICB services; batches
     of two services, so each account's services are one batch of one group task."""
-    monkeypatch.setattr(engine, "BATCH_SIZE", 2)
+    monkeypatch.setattr(dispatch, "BATCH_SIZE", 2)
     world = []
     for i, quantity in enumerate((3, 5, 8)):
         account = make_account(company, f"Customer {i}", f"C{i}")
@@ -50,27 +51,27 @@ def test_each_batch_is_read_once_and_written_on_its_own(three_batches, connected
     (_, first), (missing_org, second), (_, third) = three_batches
     connected.remove_organization("rmm", missing_org.external_id)  # batch 2 cannot be summed
     connected.reset_request_counts()
-    [job] = dispatch_due(enqueue=False)
-    assert len(job.batches) == 3
+    [task] = dispatch_due()
+    assert len(task.batches) == 3
 
-    sync_job(job)
+    run_group_tasks(task)
 
     assert connected.request_counts().get("usage") == 3
     assert _units(first) == [Decimal("3.00")] * 2 and _units(third) == [Decimal("8.00")] * 2
     assert _units(second) == [Decimal("1.00")] * 2
     assert {Service.objects.get(pk=s.pk).icb_status for s in second} == {"error"}
     assert ServiceUnitChange.objects.filter(source="sync").count() == 4
-    run = SyncRun.objects.get(pk=job.run_id)
-    assert (run.groups_done, run.services_ok, run.services_failed) == (3, 4, 2)
+    run = SyncRun.objects.get(pk=task.run_id)
+    assert (run.batches_done, run.services_changed, run.services_failed) == (3, 4, 2)
     assert run.finished_at is not None
     assert not Service.objects.exclude(sync_claim_token="").exists()
 
 
 def test_a_token_refused_mid_task_is_renewed_by_the_reader(three_batches, connected):
     connected.expire_tokens()  # the stored access token is now refused with a 401
-    [job] = dispatch_due(enqueue=False)
+    [task] = dispatch_due()
 
-    sync_job(job)
+    run_group_tasks(task)
 
     services = [s for _, batch in three_batches for s in batch]
     assert {Service.objects.get(pk=s.pk).icb_status for s in services} == {"ok"}

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from icb.billing_sync import engine
+from icb.billing_sync import groups
 from icb.billing_sync.services import sync_now
 from icb.contracts.models import Service
 from icb.hub.client import HubClient
@@ -155,7 +155,7 @@ def test_units_are_the_correct_sum_or_unchanged(service, monkeypatch):
         status, raw = reply
         transport = httpx.MockTransport(lambda request: httpx.Response(status, content=raw))
         monkeypatch.setattr(
-            engine, "open_hub", lambda company: HubClient("token", transport=transport, attempts=1)
+            groups, "open_hub", lambda company: HubClient("token", transport=transport, attempts=1)
         )
         Service.objects.filter(pk=service.pk).update(units=START)
         after = sync_now(service=service, actor=None)

@@ -8,9 +8,10 @@ import threading
 import pytest
 from django.db import connection
 
-from icb.billing_sync.engine import dispatch_due, sync_job
+from icb.billing_sync.dispatch import dispatch_due
 from icb.billing_sync.services import sync_now
 from icb.contracts.models import Service, ServiceUnitChange
+from tests.billing_sync.helpers import run_group_tasks
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -23,7 +24,7 @@ def test_manual_and_nightly_at_once_give_one_result(icb_service, orgs, account, 
         Service.objects.filter(pk=icb_service.pk).update(
             next_sync_at=icb_service.created_at, units=attempt
         )
-        [job] = dispatch_due(enqueue=False)
+        [task] = dispatch_due()
         start = threading.Barrier(2)
         errors = []
 
@@ -37,7 +38,7 @@ def test_manual_and_nightly_at_once_give_one_result(icb_service, orgs, account, 
                 connection.close()
 
         threads = [
-            threading.Thread(target=run, args=(lambda j=job: sync_job(j),)),
+            threading.Thread(target=run, args=(lambda t=task: run_group_tasks(t),)),
             threading.Thread(
                 target=run, args=(lambda: sync_now(service=icb_service, actor=admin_user),)
             ),

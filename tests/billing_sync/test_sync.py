@@ -7,12 +7,13 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from icb.billing_sync import engine
-from icb.billing_sync.engine import dispatch_due, sync_job
+from icb.billing_sync import dispatch, groups
+from icb.billing_sync.dispatch import dispatch_due
 from icb.billing_sync.models import SyncRun, SyncRunItem
 from icb.billing_sync.scheduling import next_midnight
 from icb.billing_sync.services import enable_icb, stop_icb, sync_now
 from icb.contracts.models import Service, ServiceUnitChange
+from tests.billing_sync.helpers import run_group_tasks
 from tests.factories import make_account, make_contract, make_mapping, make_service
 
 pytestmark = pytest.mark.django_db
@@ -44,7 +45,7 @@ def test_units_are_the_sum_of_the_mapped_organizations_own_quantities(
     assert change.detail["quantities"] == {parent.external_id: "12", child.external_id: "5"}
     assert set(change.detail["measured_at"]) == {parent.external_id, child.external_id}
     run = SyncRun.objects.get(pk=change.sync_run_id)
-    assert (run.services_ok, run.finished_at is not None, run.user) == (1, True, admin_user)
+    assert (run.services_changed, run.finished_at is not None, run.user) == (1, True, admin_user)
 
 
 def test_unchanged_units_write_no_history_but_update_last_sync(
@@ -150,27 +151,26 @@ def test_dispatch_claims_due_services_once_and_groups_by_module(
     later = _icb(contract, "Not due", due=False)
     manual = make_service(contract, "Manual")
 
-    monkeypatch.setattr(engine, "BATCH_SIZE", 3)
-    jobs = dispatch_due(enqueue=False)
-    assert dispatch_due(enqueue=False) == []  # a second dispatcher finds nothing to claim
-    claimed = sorted(i for job in jobs for i in job.service_ids)
+    monkeypatch.setattr(dispatch, "BATCH_SIZE", 3)
+    tasks = dispatch_due()
+    assert dispatch_due() == []  # a second dispatcher finds nothing to claim
+    claimed = sorted(i for task in tasks for i in task.service_ids)
     assert claimed == sorted([s.pk for s in rmm] + [servers.pk, backup.pk])
     assert later.pk not in claimed and manual.pk not in claimed
     # rmm: 4 services in batches of 3 and 1, synced by one task; backup: one batch of 1.
-    assert sorted([len(b.service_ids) for b in j.batches] for j in jobs) == [[1], [3, 1]]
-    assert len({b.claim_token for j in jobs for b in j.batches}) == 3
+    assert sorted([len(b.service_ids) for b in task.batches] for task in tasks) == [[1], [3, 1]]
+    assert len({b.claim_token for task in tasks for b in task.batches}) == 3
     [run] = SyncRun.objects.all()
-    assert (run.trigger, run.groups_total) == ("nightly", 3)
+    assert (run.trigger, run.batches_total) == ("nightly", 3)
 
-    for job in jobs:
-        sync_job(job)
+    run_group_tasks(*tasks)
     units = dict(Service.objects.filter(contract=contract).values_list("name", "units"))
     assert units["RMM 0"] == units["RMM 2"] == 4 and units["Servers"] == 1
     assert units["Backup"] == 6 and units["Not due"] == 0
     run.refresh_from_db()
-    assert (run.services_ok, run.groups_done, run.finished_at is not None) == (5, 3, True)
+    assert (run.services_changed, run.batches_done, run.finished_at is not None) == (5, 3, True)
     assert not Service.objects.exclude(sync_claim_token="").exists()
-    assert dispatch_due(enqueue=False) == []  # all scheduled for the next midnight
+    assert dispatch_due() == []  # all scheduled for the next midnight
 
 
 def test_one_hub_read_per_group(contract, company, connected, orgs):
@@ -180,8 +180,8 @@ def test_one_hub_read_per_group(contract, company, connected, orgs):
         orgs.mapped(acc, workstations=10)
         _icb(make_contract(acc, f"Deal {i}"), f"Svc {i}")
     connected.reset_request_counts()
-    [job] = dispatch_due(enqueue=False)
-    sync_job(job)
+    [task] = dispatch_due()
+    run_group_tasks(task)
     assert connected.request_counts().get("usage") == 1
     assert sorted(Service.objects.filter(billing_mode="icb").values_list("units", flat=True)) == [
         11,
@@ -197,15 +197,15 @@ def test_an_expired_claim_is_taken_again_and_the_old_holder_writes_nothing(
 ):
     orgs.mapped(account, workstations=7)
     service = _icb(contract, "Svc")
-    [dead] = dispatch_due(enqueue=False)  # a worker that dies with this job
-    later = timezone.now() + engine.CLAIM_TTL + datetime.timedelta(seconds=1)
-    assert dispatch_due(timezone.now(), enqueue=False) == []  # still claimed
-    [retry] = dispatch_due(later, enqueue=False)
+    [dead] = dispatch_due()  # a worker that dies with this task
+    later = timezone.now() + dispatch.CLAIM_TTL + datetime.timedelta(seconds=1)
+    assert dispatch_due(timezone.now()) == []  # still claimed
+    [retry] = dispatch_due(later)
     assert retry.batches[0].claim_token != dead.batches[0].claim_token
-    sync_job(dead)  # comes back to life: no-op
+    run_group_tasks(dead)  # comes back to life: no-op
     service.refresh_from_db()
     assert service.units == 0 and service.last_sync_at is None
-    sync_job(retry)
+    run_group_tasks(retry)
     service.refresh_from_db()
     assert service.units == 7 and len(sync_history(service)) == 1
 
@@ -216,8 +216,8 @@ def test_overdue_services_catch_up(contract, orgs, account, connected):
     Service.objects.filter(pk=service.pk).update(
         next_sync_at=timezone.now() - datetime.timedelta(days=3)
     )  # down for three nights
-    [job] = dispatch_due(enqueue=False)
-    sync_job(job)
+    [task] = dispatch_due()
+    run_group_tasks(task)
     service.refresh_from_db()
     assert service.units == 2 and service.next_sync_at > timezone.now()
     assert len(sync_history(service)) == 1
@@ -226,12 +226,12 @@ def test_overdue_services_catch_up(contract, orgs, account, connected):
 def test_manual_sync_during_a_nightly_sync_gives_one_result(
     contract, orgs, account, connected, admin_user, monkeypatch
 ):
-    """The nightly job reads the hub; meanwhile a person syncs the same service by hand
+    """The nightly group task reads the hub; meanwhile a person syncs the same service by hand
     (and the hub's number moves). One consistent result, one history row per change."""
     org = orgs.mapped(account, workstations=5)
     service = _icb(contract, "Svc")
-    [job] = dispatch_due(enqueue=False)
-    real_fetch = engine.fetch_usage
+    [task] = dispatch_due()
+    real_fetch = groups.fetch_usage
     calls = []
 
     def fetch_then_manual(*args, **kwargs):
@@ -242,19 +242,19 @@ def test_manual_sync_during_a_nightly_sync_gives_one_result(
             assert sync_now(service=service, actor=admin_user).units == 6
         return usage
 
-    monkeypatch.setattr(engine, "fetch_usage", fetch_then_manual)
-    sync_job(job)  # read 5, but lost the claim
+    monkeypatch.setattr(groups, "fetch_usage", fetch_then_manual)
+    run_group_tasks(task)  # read 5, but lost the claim
     service.refresh_from_db()
     assert service.units == 6
     assert [(c.old_units, c.new_units) for c in sync_history(service)] == [(0, 6)]
-    nightly = SyncRun.objects.get(pk=job.run_id)
+    nightly = SyncRun.objects.get(pk=task.run_id)
     assert nightly.services_total == 0 and nightly.finished_at is not None
 
     # The other order: the nightly write lands first, then a manual sync sees no change.
     Service.objects.filter(pk=service.pk).update(next_sync_at=timezone.now())
-    [job] = dispatch_due(enqueue=False)
+    [task] = dispatch_due()
     calls.append(1)
-    sync_job(job)
+    run_group_tasks(task)
     assert sync_now(service=service, actor=admin_user).units == 6
     assert len(sync_history(service)) == 1
 
@@ -262,9 +262,9 @@ def test_manual_sync_during_a_nightly_sync_gives_one_result(
 def test_changing_module_during_a_sync_discards_its_result(contract, orgs, account, connected):
     orgs.mapped(account, workstations=5, servers=9)
     service = _icb(contract, "Svc")
-    [job] = dispatch_due(enqueue=False)
+    [task] = dispatch_due()
     enable_icb(service=service, actor=None, module="rmm", billing_type="servers")
-    sync_job(job)
+    run_group_tasks(task)
     service.refresh_from_db()
     assert service.units == 0 and service.icb_status == "never"
 
@@ -276,8 +276,8 @@ def test_mapping_shared_by_two_services_of_different_accounts_is_never_counted_t
     org = orgs.add(workstations=4)
     make_mapping(a, org)
     sa, sb = _icb(make_contract(a), "A svc"), _icb(make_contract(b), "B svc")
-    [job] = dispatch_due(enqueue=False)
-    sync_job(job)
+    [task] = dispatch_due()
+    run_group_tasks(task)
     sa.refresh_from_db()
     sb.refresh_from_db()
     assert (sa.units, sa.icb_status) == (4, "ok")

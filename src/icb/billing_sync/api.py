@@ -41,7 +41,7 @@ class SyncRunOut(Schema):
 
     @staticmethod
     def resolve_changed(obj) -> int:
-        return obj.services_ok
+        return obj.services_changed
 
     @staticmethod
     def resolve_unchanged(obj) -> int:

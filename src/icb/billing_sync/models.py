@@ -27,11 +27,11 @@ class SyncRun(models.Model):
     )
     started_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
-    # A run is split into group tasks (per module, at most BATCH_SIZE services each);
-    # it is finished when every group has reported.
-    groups_total = models.PositiveIntegerField(default=0)
-    groups_done = models.PositiveIntegerField(default=0)
-    services_ok = models.PositiveIntegerField("changed", default=0)
+    # A run's services are claimed in batches; it is finished when every batch has been
+    # written.
+    batches_total = models.PositiveIntegerField(default=0)
+    batches_done = models.PositiveIntegerField(default=0)
+    services_changed = models.PositiveIntegerField(default=0)
     services_unchanged = models.PositiveIntegerField(default=0)
     services_failed = models.PositiveIntegerField(default=0)
     services_incomplete = models.PositiveIntegerField(default=0)
@@ -50,7 +50,7 @@ class SyncRun(models.Model):
     @property
     def services_total(self) -> int:
         return (
-            self.services_ok
+            self.services_changed
             + self.services_unchanged
             + self.services_failed
             + self.services_incomplete

@@ -20,7 +20,9 @@ from icb.hub.models import BillingType, Module
 from icb.mapping.models import Mapping
 from icb.tenancy.models import Company, User
 
-from . import engine
+from .compute import MAPPING_INCOMPLETE_MESSAGE
+from .dispatch import claim_for_manual_sync
+from .groups import sync_group
 from .models import ItemStatus, SyncRun
 from .scheduling import next_midnight
 
@@ -102,7 +104,10 @@ def sync_now(*, service: Service, actor: User | None) -> Service:
         raise Conflict(
             "This service is billed manually; turn on Integrated Customer Billing first."
         )
-    engine.sync_one(service, user=actor if isinstance(actor, User) and actor.pk else None)
+    task = claim_for_manual_sync(
+        service, user=actor if isinstance(actor, User) and actor.pk else None
+    )
+    sync_group(task.run_id, task.batches)
     return _reloaded(service)
 
 
@@ -141,7 +146,7 @@ def icb_display(service: Service, mapped_modules: set[int] | None = None) -> dic
         )
     incomplete = service.icb_module_id not in mapped_modules
     if incomplete:
-        state, message = SyncStatus.MAPPING_INCOMPLETE, engine.MAPPING_INCOMPLETE_MESSAGE
+        state, message = SyncStatus.MAPPING_INCOMPLETE, MAPPING_INCOMPLETE_MESSAGE
     else:
         state = service.icb_status
         if state == SyncStatus.MAPPING_INCOMPLETE:

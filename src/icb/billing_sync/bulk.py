@@ -1,0 +1,169 @@
+"""The bulk statements of a batch write (stage 3), with the vendor SQL: the services' new
+sync state, their changed units, and multi-row INSERTs. Rows arrive as database values
+(decimals and JSON as text, times adapted by the backend): Django's bulk_update and
+bulk_create would spend most of their time preparing each value through the field
+machinery. Only quoted names from the models' metadata and placeholders are formatted
+into SQL; every value is a parameter.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import defaultdict
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal, NamedTuple
+
+from django.db import connection
+from django.db.models import Model, QuerySet
+
+from icb.contracts.models import Service
+
+INSERT_ROWS = 500  # rows per INSERT statement
+ID_CHUNK = 900  # ids per IN (...) list (SQLite's limit on parameters, with room)
+UNITS_CHUNK = 1000  # changed services per UPDATE … FROM (VALUES …) on PostgreSQL
+
+
+class Keep(enum.Enum):
+    KEEP = "keep"
+
+
+# A sync-state column that an outcome leaves as it is (last_sync_at after a failure).
+KEEP = Keep.KEEP
+
+
+class SyncState(NamedTuple):
+    """The sync-state columns a batch write sets on a service (and its claim is released
+    with them). A tuple, hashable: services with the same state share one UPDATE."""
+
+    icb_status: str
+    icb_message: str
+    last_sync_at: datetime | Literal[Keep.KEEP]
+    next_sync_at: datetime
+    sync_retry_count: int
+
+    def columns(self) -> dict[str, Any]:
+        """The columns to set (those not KEEP), by field name."""
+        return {
+            name: value for name, value in zip(self._fields, self, strict=True) if value is not KEEP
+        }
+
+
+def insert_rows(model: type[Model], field_names: list[str], rows: list[tuple]) -> None:
+    """INSERT many rows, INSERT_ROWS per statement (one multi-row VALUES: far fewer round
+    trips than executemany on PostgreSQL)."""
+    if not rows:
+        return
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(model._meta.get_field(name).column) for name in field_names)
+    row = "(" + ", ".join(["%s"] * len(field_names)) + ")"
+    limit = connection.features.max_query_params  # None: no limit (PostgreSQL)
+    per_statement = min(INSERT_ROWS, limit // len(field_names)) if limit else INSERT_ROWS
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), per_statement):
+            chunk = rows[start : start + per_statement]
+            sql = (
+                f"INSERT INTO {quote(model._meta.db_table)} ({columns}) "  # noqa: S608
+                f"VALUES {', '.join([row] * len(chunk))}"
+            )
+            cursor.execute(sql, [value for values in chunk for value in values])
+
+
+def store_states(
+    claimed: QuerySet[Service],
+    states: dict[int, SyncState],
+    skipped: list[int],
+    *,
+    unit_changes: dict[int, Decimal],
+    at: Any,
+) -> None:
+    """Write the new sync state (and release the claim) and the units of the locked
+    services in a few statements. Services whose new state is the same share one UPDATE;
+    the largest such set (nearly all of a batch: same status, times and message) is
+    selected as the batch (`claimed`) rather than by its ids. Changed units go in one
+    statement per chunk (Django's bulk_update builds an expression per row and field).
+    `skipped`: locked services that are not this write's (claimed after it planned);
+    `at`: the time of the change, as a database value."""
+    written: set[int] = set()
+    if unit_changes and connection.vendor == "postgresql":
+        # Units, state and release in one statement: one new row version per service.
+        _units_and_state_postgresql(unit_changes, states, at)
+        written = set(unit_changes)
+    by_state: dict[SyncState, list[int]] = defaultdict(list)
+    for service_id, state in states.items():
+        by_state[state].append(service_id)
+    largest = max(by_state, key=lambda state: len(by_state[state]), default=None)
+    for state, ids in by_state.items():
+        values = state.columns()
+        if state == largest:
+            # The rows are locked, so the claim holders are exactly the locked services
+            # (less those written above, which no longer hold it).
+            others = [
+                i for other, other_ids in by_state.items() if other != state for i in other_ids
+            ] + skipped
+            claimed.exclude(pk__in=others).update(
+                sync_claim_token="", sync_claimed_until=None, **values
+            )
+            continue
+        ids = [i for i in ids if i not in written]
+        for start in range(0, len(ids), ID_CHUNK):
+            Service.objects.filter(pk__in=ids[start : start + ID_CHUNK]).update(
+                sync_claim_token="", sync_claimed_until=None, **values
+            )
+    if unit_changes and connection.vendor != "postgresql":
+        _units_sqlite(sorted(unit_changes.items()), at)
+
+
+def _column(name: str) -> str:
+    return connection.ops.quote_name(Service._meta.get_field(name).column)
+
+
+def _units_and_state_postgresql(
+    unit_changes: dict[int, Decimal], states: dict[int, SyncState], at: Any
+) -> None:
+    """Changed units joined from a VALUES list (PostgreSQL would evaluate a long CASE per
+    row), with the services' new sync state and the claim released."""
+    table = connection.ops.quote_name(Service._meta.db_table)
+    by_state: dict[SyncState, list[tuple[int, Decimal]]] = defaultdict(list)
+    for service_id, new_units in sorted(unit_changes.items()):
+        by_state[states[service_id]].append((service_id, new_units))  # all the same: OK
+    with connection.cursor() as cursor:
+        for state, changed in by_state.items():
+            values = state.columns()
+            assignments = "".join(f", {_column(f)} = %s" for f in values)
+            for start in range(0, len(changed), UNITS_CHUNK):
+                chunk = changed[start : start + UNITS_CHUNK]
+                params: list = [at, *values.values()]
+                for service_id, new_units in chunk:
+                    params += [service_id, str(new_units)]
+                rows = ", ".join(["(%s, %s)"] * len(chunk))
+                cursor.execute(
+                    f"UPDATE {table} SET {_column('units')} = "  # noqa: S608
+                    f"CAST(v.units AS DECIMAL(12, 2)), {_column('updated_at')} = %s, "
+                    f"{_column('sync_claim_token')} = '', {_column('sync_claimed_until')} = "
+                    f"NULL{assignments} FROM (VALUES {rows}) AS v(id, units) "
+                    f"WHERE {table}.{_column('id')} = v.id",
+                    params,
+                )
+
+
+def _units_sqlite(changed: list[tuple[int, Decimal]], at: Any) -> None:
+    """Changed units with one CASE per chunk (UPDATE … FROM needs SQLite 3.33, newer than
+    Django's minimum)."""
+    table = connection.ops.quote_name(Service._meta.db_table)
+    pk = _column("id")
+    with connection.cursor() as cursor:
+        for start in range(0, len(changed), ID_CHUNK // 3):
+            chunk = changed[start : start + ID_CHUNK // 3]
+            cases = " ".join(["WHEN %s THEN CAST(%s AS DECIMAL(12, 2))"] * len(chunk))
+            params: list = []
+            for service_id, new_units in chunk:
+                params += [service_id, str(new_units)]
+            params.append(at)
+            params += [service_id for service_id, _ in chunk]
+            cursor.execute(
+                f"UPDATE {table} SET {_column('units')} = CASE {pk} {cases} END, "  # noqa: S608
+                f"{_column('updated_at')} = %s WHERE {pk} IN "
+                f"({', '.join(['%s'] * len(chunk))})",
+                params,
+            )
