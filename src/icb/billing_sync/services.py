@@ -12,7 +12,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from icb.common.errors import Conflict, InvalidInput, NotFound
+from icb.common.errors import Conflict, InvalidInput, NotFound, ServiceError
 from icb.contracts import services as contract_services
 from icb.contracts.models import BillingMode, Service, ServiceUnitChange, SyncStatus
 from icb.hub import services as hub_services
@@ -96,6 +96,33 @@ def stop_icb(*, service: Service, actor) -> Service:
         locked.sync_retry_count = 0
         locked.save()
     return _reloaded(service)
+
+
+class IcbChoiceRefused(ServiceError):
+    """The Integrated Customer Billing choice of a service form was refused; its message
+    belongs on the form's ICB tab (the rest of the form was fine)."""
+
+    def __init__(self, refused: ServiceError):
+        super().__init__(refused.message)
+        self.status = refused.status
+        self.errors = refused.errors
+
+
+def apply_icb_choice(*, service: Service, actor, module: str | None, billing_type: str) -> Service:
+    """What the ICB tab of a service form asks: a module code turns ICB on (or changes
+    it), an empty module ("None (billed manually)") stops it, None (the tab was not
+    posted) leaves it. Called inside the form's transaction: a refusal raises
+    IcbChoiceRefused, and the caller's save is undone with it."""
+    try:
+        if module:
+            return enable_icb(
+                service=service, actor=actor, module=module, billing_type=billing_type
+            )
+        if module is not None and service.is_icb:
+            return stop_icb(service=service, actor=actor)
+    except ServiceError as exc:
+        raise IcbChoiceRefused(exc) from exc
+    return service
 
 
 def sync_now(*, service: Service, actor: User | None) -> Service:

@@ -1,63 +1,21 @@
 """Pages of Integrated Customer Billing: the sync history (runs and their services), the
-sync and stop buttons of a service, and the context of a service's Integrated Customer
-Billing tab (used by the contract pages). Thin: the rules are in services.py."""
+sync and stop buttons of a service. Thin: the rules are in services.py; the ICB
+sections of the contract pages are template tags (templatetags/billing_sync_tags.py)."""
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from icb.common.errors import ServiceError
 from icb.common.pagination import paginate
 from icb.contracts import selectors as contract_selectors
-from icb.hub import selectors as hub_selectors
-from icb.hub import services as hub_services
-from icb.tenancy.models import Area, Level
-from icb.tenancy.permissions import allows, area_required
+from icb.tenancy.models import Area
+from icb.tenancy.permissions import area_required
 
 from . import services
 
 RUNS_PAGE_SIZE = 25
 ITEMS_PAGE_SIZE = 100
-
-
-def mapping_link(account_id: int) -> str:
-    return reverse("crm:detail", args=[account_id]) + "?tab=icb#itc-integrations-mapping"
-
-
-def icb_tab_context(
-    request, contract, service=None, *, module=None, billing_type=None, error: str = ""
-) -> dict:
-    """What the Integrated Customer Billing tab of a service (or of the Add Service
-    window, without a service) needs. `module`/`billing_type`: the codes to show as
-    chosen (a re-rendered form's input), else the service's own."""
-    connected = hub_services.is_connected(request.company)
-    context = {
-        "connected": connected,
-        "hub_name": hub_services.hub_name(),
-        "not_mapped_message": services.NOT_MAPPED_MESSAGE,
-        "error": error,
-        "is_admin": request.user.is_administrator,
-        "mapping_url": mapping_link(contract.account_id),
-        "can_modify": allows(request.user, Area.CONTRACTS, Level.MODIFY),
-    }
-    if not connected:
-        return context
-    modules = hub_selectors.module_list(company=request.company)
-    mapped_ids = services.mapped_module_ids(company=request.company, account_id=contract.account_id)
-    if module is None and service is not None and service.is_icb and service.icb_module_id:
-        module = service.icb_module.code
-        billing_type = service.icb_billing_type.code if service.icb_billing_type_id else ""
-    module = module or ""
-    context.update(
-        modules=modules,
-        module=module,
-        billing_type=billing_type or "",
-        mapped_codes=[m.code for m in modules if m.pk in mapped_ids],
-        module_mapped=any(m.code == module and m.pk in mapped_ids for m in modules),
-        display=services.icb_display(service, mapped_ids) if service is not None else None,
-    )
-    return context
 
 
 def _service(request, contract_id, service_id):

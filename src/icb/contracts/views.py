@@ -1,5 +1,9 @@
 """Finance > Contracts pages. Thin: read the request, call a selector or a service,
-render. Reading needs the contracts "view" level, any POST "modify" (area_required)."""
+render. Reading needs the contracts "view" level, any POST "modify" (area_required).
+
+The Integrated Customer Billing sections of these pages are rendered by billing_sync
+(its template tags); the service form's ICB choice is saved by its one service below,
+the only use of the higher app here."""
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -8,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from icb.billing_sync import services as icb_services
 from icb.common.errors import InvalidInput, ServiceError
 from icb.common.forms import apply_errors
 from icb.common.pagination import paginate
@@ -105,21 +110,12 @@ def contract_create(request):
     return render(request, "contracts/create.html", {"form": form})
 
 
-def _icb_views():
-    from icb.billing_sync import views as icb_views
-
-    return icb_views
-
-
-def _icb_services():
-    from icb.billing_sync import services as icb_services
-
-    return icb_services
-
-
-def _posted_icb(request) -> tuple[str, str]:
+def _posted_icb(request) -> tuple[str | None, str]:
+    """The ICB tab's module (None when the tab posted none: hub not connected, or read
+    only) and billing type."""
+    module = request.POST.get("icb_module")
     return (
-        request.POST.get("icb_module", "").strip()[:64],
+        None if module is None else module.strip()[:64],
         request.POST.get("icb_billing_type", "").strip()[:64],
     )
 
@@ -152,16 +148,6 @@ def _render_detail(
     service_rows = list(
         selectors.service_list(contract=contract).select_related("icb_module", "icb_billing_type")
     )
-    icb_services = _icb_services()
-    if any(row.is_icb for row in service_rows):
-        mapped = icb_services.mapped_module_ids(
-            company=request.company, account_id=contract.account_id
-        )
-        for row in service_rows:
-            row.icb_display = icb_services.icb_display(row, mapped)
-    icb = _icb_views().icb_tab_context(
-        request, contract, module=icb_module, billing_type=icb_billing_type, error=icb_error
-    )
     if tab not in TABS:
         tab = request.GET.get("tab")
     if tab not in TABS:
@@ -178,7 +164,9 @@ def _render_detail(
             "tab": tab,
             "open_dialog": open_dialog,
             "can_modify": can_modify,
-            "icb": icb,
+            "icb_module": icb_module,
+            "icb_billing_type": icb_billing_type,
+            "icb_error": icb_error,
             "icb_selected": bool(icb_error),
         },
     )
@@ -217,20 +205,13 @@ def service_create(request, contract_id):
                 service = services.service_create(
                     contract=contract, actor=request.user, **form.cleaned_data
                 )
-                if module:
-                    try:
-                        _icb_services().enable_icb(
-                            service=service,
-                            actor=request.user,
-                            module=module,
-                            billing_type=billing_type,
-                        )
-                    except ServiceError as exc:
-                        icb_error = exc.message
-                        raise
+                icb_services.apply_icb_choice(
+                    service=service, actor=request.user, module=module, billing_type=billing_type
+                )
+        except icb_services.IcbChoiceRefused as exc:
+            icb_error = exc.message
         except ServiceError as exc:
-            if not icb_error:
-                apply_errors(form, exc)
+            apply_errors(form, exc)
         else:
             messages.success(request, f"Service “{service.name}” was added.")
             return redirect(reverse("contracts:detail", args=[contract.pk]) + "?tab=billing")
@@ -240,7 +221,7 @@ def service_create(request, contract_id):
         service_form=form,
         tab="billing",
         open_dialog=True,
-        icb_module=module,
+        icb_module=module or "",
         icb_billing_type=billing_type,
         icb_error=icb_error,
     )
@@ -276,14 +257,6 @@ def _render_service(
     history = paginate(
         selectors.service_history(service=service), request.GET.get("page"), HISTORY_PAGE_SIZE
     )
-    icb = _icb_views().icb_tab_context(
-        request,
-        service.contract,
-        service,
-        module=icb_module,
-        billing_type=icb_billing_type,
-        error=icb_error,
-    )
     return render(
         request,
         "contracts/service_detail.html",
@@ -293,7 +266,9 @@ def _render_service(
             "form": form,
             "history": history,
             "can_modify": can_modify,
-            "icb": icb,
+            "icb_module": icb_module,
+            "icb_billing_type": icb_billing_type,
+            "icb_error": icb_error,
             "icb_selected": bool(icb_error),
         },
     )
@@ -318,25 +293,16 @@ def service_detail(request, contract_id, service_id):
         changes = dict(form.cleaned_data)
         if service.is_icb:
             changes.pop("units", None)  # the sync owns them
-        icb_services = _icb_services()
         try:
             with transaction.atomic():
                 service = services.service_update(service=service, actor=request.user, **changes)
-                try:
-                    if module:
-                        icb_services.enable_icb(
-                            service=service,
-                            actor=request.user,
-                            module=module,
-                            billing_type=billing_type,
-                        )
-                    elif service.is_icb and "icb_module" in request.POST:
-                        icb_services.stop_icb(service=service, actor=request.user)
-                except ServiceError as exc:
-                    icb_error = exc.message
-                    raise
+                icb_services.apply_icb_choice(
+                    service=service, actor=request.user, module=module, billing_type=billing_type
+                )
         except ServiceError as exc:
-            if not icb_error:
+            if isinstance(exc, icb_services.IcbChoiceRefused):
+                icb_error = exc.message
+            else:
                 apply_errors(form, exc)
             service = _service_or_404(request, contract_id, service_id)
         else:
@@ -348,7 +314,7 @@ def service_detail(request, contract_id, service_id):
         request,
         service,
         form=form,
-        icb_module=module,
+        icb_module=module or "",
         icb_billing_type=billing_type,
         icb_error=icb_error,
     )

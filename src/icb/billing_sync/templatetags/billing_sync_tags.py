@@ -1,0 +1,132 @@
+"""The Integrated Customer Billing sections of the contract pages, rendered by this app
+so the contracts app needs no knowledge of them (`{% load billing_sync_tags %}`):
+
+    {% icb_tab service ... %}             the ICB tab of the service form (or, with
+                                          contract=..., of the Add Service window)
+    {% icb_sync_panel service %}          the sync state with Sync now and Stop buttons
+    {% icb_mapped_modules contract services as mapped %}
+    {% icb_billing_cells service mapped %}   the Billing, Last Sync and Next Sync cells
+                                             of a row of the contract's services
+"""
+
+from django import template
+from django.urls import reverse
+
+from icb.contracts.models import Contract, Service
+from icb.hub import selectors as hub_selectors
+from icb.hub import services as hub_services
+from icb.tenancy.models import Area, Level
+from icb.tenancy.permissions import allows
+
+from .. import services as selectors  # the reads, until selectors.py
+from ..services import NOT_MAPPED_MESSAGE
+
+register = template.Library()
+
+
+def mapping_link(account_id: int) -> str:
+    return reverse("crm:detail", args=[account_id]) + "?tab=icb#itc-integrations-mapping"
+
+
+def icb_tab_context(
+    request,
+    contract: Contract,
+    service: Service | None = None,
+    *,
+    module: str | None = None,
+    billing_type: str | None = None,
+    error: str = "",
+) -> dict:
+    """What the Integrated Customer Billing tab of a service (or of the Add Service
+    window, without a service) needs. `module`/`billing_type`: the codes to show as
+    chosen (a re-rendered form's input), else the service's own."""
+    connected = hub_services.is_connected(request.company)
+    context = {
+        "connected": connected,
+        "hub_name": hub_services.hub_name(),
+        "not_mapped_message": NOT_MAPPED_MESSAGE,
+        "error": error,
+        "is_admin": request.user.is_administrator,
+        "mapping_url": mapping_link(contract.account_id),
+        "can_modify": allows(request.user, Area.CONTRACTS, Level.MODIFY),
+    }
+    if not connected:
+        return context
+    modules = hub_selectors.module_list(company=request.company)
+    mapped_ids = selectors.mapped_module_ids(
+        company=request.company, account_id=contract.account_id
+    )
+    if module is None and service is not None and service.is_icb and service.icb_module_id:
+        module = service.icb_module.code
+        billing_type = service.icb_billing_type.code if service.icb_billing_type_id else ""
+    module = module or ""
+    context.update(
+        modules=modules,
+        module=module,
+        billing_type=billing_type or "",
+        mapped_codes=[m.code for m in modules if m.pk in mapped_ids],
+        module_mapped=any(m.code == module and m.pk in mapped_ids for m in modules),
+    )
+    return context
+
+
+@register.inclusion_tag("billing_sync/_icb_tab.html", takes_context=True)
+def icb_tab(
+    context,
+    service: Service | None = None,
+    *,
+    contract: Contract | None = None,
+    module: str | None = None,
+    billing_type: str | None = None,
+    error: str = "",
+    selected: bool = False,
+) -> dict:
+    """The ICB tab panel: Module, then Billing Type, with a warning while the account
+    has no organization mapped in the chosen module. `module`, `billing_type`, `error`:
+    a re-rendered form's input and the refusal to show; `selected`: the open tab."""
+    contract = contract if contract is not None else service.contract
+    icb = icb_tab_context(
+        context["request"],
+        contract,
+        service,
+        module=module,
+        billing_type=billing_type,
+        error=error,
+    )
+    return {"icb": icb, "selected": selected}
+
+
+@register.inclusion_tag("billing_sync/_icb_sync_panel.html", takes_context=True)
+def icb_sync_panel(context, service: Service) -> dict:
+    """An ICB service's sync state (Last Sync, Next Sync) and its Sync now and Stop
+    buttons (for those who may modify contracts); nothing for a manual service."""
+    request = context["request"]
+    display = None
+    if service.is_icb:
+        mapped = selectors.mapped_module_ids(
+            company=request.company, account_id=service.contract.account_id
+        )
+        display = selectors.icb_display(service, mapped)
+    return {
+        "service": service,
+        "contract": service.contract,
+        "display": display,
+        "hub_name": hub_services.hub_name(),
+        "can_modify": allows(request.user, Area.CONTRACTS, Level.MODIFY),
+    }
+
+
+@register.simple_tag(takes_context=True)
+def icb_mapped_modules(context, contract: Contract, services) -> set[int]:
+    """The modules in which the contract's account has an organization mapped; no query
+    when none of `services` is billed by ICB."""
+    if not any(service.is_icb for service in services):
+        return set()
+    return selectors.mapped_module_ids(
+        company=context["request"].company, account_id=contract.account_id
+    )
+
+
+@register.inclusion_tag("billing_sync/_icb_billing_cells.html")
+def icb_billing_cells(service: Service, mapped_modules: set[int]) -> dict:
+    return {"service": service, "display": selectors.icb_display(service, mapped_modules)}
