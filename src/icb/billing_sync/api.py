@@ -13,7 +13,7 @@ from icb.contracts.api import ServiceOut
 from icb.tenancy.models import Area, Level
 from icb.tenancy.permissions import require
 
-from . import services
+from . import selectors, services
 
 router = Router(tags=["integrated customer billing"])
 
@@ -105,11 +105,11 @@ class SyncRunDetailOut(SyncRunOut):
 
     @staticmethod
     def resolve_items(obj) -> list:
-        return list(services.run_items(obj)[: settings.ICB_API_PAGE_SIZE])
+        return list(selectors.run_items(obj)[: settings.ICB_API_PAGE_SIZE])
 
     @staticmethod
     def resolve_items_count(obj) -> int:
-        return services.run_items(obj).count()
+        return selectors.run_items(obj).count()
 
 
 def _service(request, service_id):
@@ -156,7 +156,7 @@ def sync_service(request, service_id: int):
 def list_runs(request, page: int = 1, page_size: int | None = None):
     require(request.user, Area.CONTRACTS, Level.VIEW)
     return paginate(
-        services.run_list(company=request.company), page, page_size or settings.ICB_API_PAGE_SIZE
+        selectors.run_list(company=request.company), page, page_size or settings.ICB_API_PAGE_SIZE
     )
 
 
@@ -167,7 +167,7 @@ def list_runs(request, page: int = 1, page_size: int | None = None):
 )
 def get_run(request, run_id: int):
     require(request.user, Area.CONTRACTS, Level.VIEW)
-    return services.run_get(company=request.company, run_id=run_id)
+    return selectors.run_get(company=request.company, run_id=run_id)
 
 
 @router.get(
@@ -182,7 +182,7 @@ def list_run_services(
     error, mapping_incomplete; a manual sync also lists an unchanged service). Nightly
     runs count their unchanged services without listing them."""
     require(request.user, Area.CONTRACTS, Level.VIEW)
-    run = services.run_get(company=request.company, run_id=run_id)
+    run = selectors.run_get(company=request.company, run_id=run_id)
     return paginate(
-        services.run_items(run, status=status), page, page_size or settings.ICB_API_PAGE_SIZE
+        selectors.run_items(run, status=status), page, page_size or settings.ICB_API_PAGE_SIZE
     )

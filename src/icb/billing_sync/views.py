@@ -1,6 +1,7 @@
 """Pages of Integrated Customer Billing: the sync history (runs and their services), the
-sync and stop buttons of a service. Thin: the rules are in services.py; the ICB
-sections of the contract pages are template tags (templatetags/billing_sync_tags.py)."""
+sync and stop buttons of a service. Thin: the rules are in services.py, the reads in
+selectors.py; the ICB sections of the contract pages are template tags
+(templatetags/billing_sync_tags.py)."""
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
@@ -12,7 +13,7 @@ from icb.contracts import selectors as contract_selectors
 from icb.tenancy.models import Area
 from icb.tenancy.permissions import area_required
 
-from . import services
+from . import selectors, services
 
 RUNS_PAGE_SIZE = 25
 ITEMS_PAGE_SIZE = 100
@@ -37,7 +38,7 @@ def service_sync(request, contract_id, service_id):
     except ServiceError as exc:
         messages.error(request, exc.message)
         return _back(contract_id, service_id)
-    display = services.icb_display(service)
+    display = selectors.icb_display(service)
     if display["state"] == "ok":
         messages.success(request, f"Synced: {service.units} units.")
     elif display["state"] == "mapping_incomplete":
@@ -63,16 +64,16 @@ def service_stop(request, contract_id, service_id):
 @area_required(Area.CONTRACTS)
 def run_list(request):
     page = paginate(
-        services.run_list(company=request.company), request.GET.get("page"), RUNS_PAGE_SIZE
+        selectors.run_list(company=request.company), request.GET.get("page"), RUNS_PAGE_SIZE
     )
     return render(request, "billing_sync/run_list.html", {"page": page})
 
 
 @area_required(Area.CONTRACTS)
 def run_detail(request, run_id):
-    run = services.run_get(company=request.company, run_id=run_id)
+    run = selectors.run_get(company=request.company, run_id=run_id)
     status = request.GET.get("status", "")
-    items = services.run_items(run, status=status)
+    items = selectors.run_items(run, status=status)
     page = paginate(items, request.GET.get("page"), ITEMS_PAGE_SIZE)
     return render(
         request, "billing_sync/run_detail.html", {"run": run, "page": page, "status": status}

@@ -18,7 +18,7 @@ from icb.hub import services as hub_services
 from icb.tenancy.models import Area, Level
 from icb.tenancy.permissions import allows
 
-from .. import services as selectors  # the reads, until selectors.py
+from .. import selectors
 from ..services import NOT_MAPPED_MESSAGE
 
 register = template.Library()
