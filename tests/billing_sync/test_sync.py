@@ -1,4 +1,4 @@
-"""What a sync computes and writes, the dispatcher's claims and groups, and two syncs of
+"""What a sync computes and writes, the dispatcher's claims and group tasks, and two syncs of
 one service at once. Against the sandbox hub over HTTP."""
 
 import datetime
@@ -173,7 +173,7 @@ def test_dispatch_claims_due_services_once_and_groups_by_module(
     assert dispatch_due() == []  # all scheduled for the next midnight
 
 
-def test_one_hub_read_per_group(contract, company, connected, orgs):
+def test_one_hub_read_per_batch(contract, company, connected, orgs):
     accounts = [make_account(company, f"Customer {i}", f"C{i}") for i in range(5)]
     for i, acc in enumerate(accounts):
         orgs.mapped(acc, workstations=i + 1)

@@ -175,8 +175,8 @@ def test_real_worker_on_redis_syncs_due_services(setup):
     assert setup.sync_changes() == 1
 
 
-def test_worker_killed_mid_group_leaves_units_and_the_next_worker_finishes(setup, sandbox):
-    # The hub answers slowly, so the worker is inside the group when it is killed.
+def test_worker_killed_mid_group_task_leaves_units_and_the_next_worker_finishes(setup, sandbox):
+    # The hub answers slowly, so the worker is inside the group task when it is killed.
     sandbox.reset_request_counts()
     sandbox.set_fault(endpoint="usage", kind="latency", latency_ms=20000)
     try:
