@@ -12,10 +12,10 @@ import enum
 from collections import defaultdict
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, cast
 
 from django.db import connection
-from django.db.models import Model, QuerySet
+from django.db.models import Field, Model, QuerySet
 
 from icb.contracts.models import Service
 
@@ -55,7 +55,7 @@ def insert_rows(model: type[Model], field_names: list[str], rows: list[tuple]) -
     if not rows:
         return
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(model._meta.get_field(name).column) for name in field_names)
+    columns = ", ".join(_column(name, model) for name in field_names)
     row = "(" + ", ".join(["%s"] * len(field_names)) + ")"
     limit = connection.features.max_query_params  # None: no limit (PostgreSQL)
     per_statement = min(INSERT_ROWS, limit // len(field_names)) if limit else INSERT_ROWS
@@ -114,8 +114,9 @@ def store_states(
         _units_sqlite(sorted(unit_changes.items()), at)
 
 
-def _column(name: str) -> str:
-    return connection.ops.quote_name(Service._meta.get_field(name).column)
+def _column(name: str, model: type[Model] = Service) -> str:
+    """The quoted column of a model's field."""
+    return connection.ops.quote_name(cast(Field, model._meta.get_field(name)).column)
 
 
 def _units_and_state_postgresql(

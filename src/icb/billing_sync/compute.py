@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from django.conf import settings
 
@@ -101,7 +102,7 @@ def plan_batch(company: Company, batch: Batch) -> Plan:
     read (module gone, nothing mapped) and list what to read for the others."""
     claimed = batch.services(company.pk)
     plan = Plan(batch, outcomes={}, reads=[])
-    by_module: dict[int | None, list[dict]] = defaultdict(list)
+    by_module: dict[int | None, list[Any]] = defaultdict(list)
     for row in claimed.order_by().values(
         "id",
         "contract__account_id",
@@ -123,7 +124,7 @@ def plan_batch(company: Company, batch: Batch) -> Plan:
                 plan.outcomes[row["id"]] = Outcome(SyncStatus.ERROR, message=MODULE_GONE_MESSAGE)
             else:
                 usable.append(row)
-        if not usable:
+        if not usable or module_id is None:
             continue
         # The accounts come from a subquery over the claimed services: the database joins
         # them, rather than this process sending a list of up to BATCH_SIZE account ids.

@@ -113,6 +113,7 @@ def dispatch_due(now: datetime | None = None) -> list[GroupTask]:
     )
     by_company: dict[int, dict[int | None, list[int]]] = defaultdict(lambda: defaultdict(list))
     retrying: dict[int, bool] = {}
+    module_id: int | None
     for service_id, company_id, module_id, retries in due:
         by_company[company_id][module_id].append(service_id)
         retrying[company_id] = retrying.get(company_id, True) and retries > 0

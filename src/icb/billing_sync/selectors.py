@@ -38,6 +38,7 @@ def icb_display(service: Service, mapped_modules: set[int] | None = None) -> dic
             company=service.company, account_id=service.contract.account_id
         )
     incomplete = service.icb_module_id not in mapped_modules
+    state: str
     if incomplete:
         state, message = SyncStatus.MAPPING_INCOMPLETE, MAPPING_INCOMPLETE_MESSAGE
     else:

@@ -73,6 +73,7 @@ def write_batch(run: SyncRun, plan: Plan, now: datetime) -> None:
             new_units = old
             if outcome.status == SyncStatus.OK:
                 state = synced
+                assert outcome.units is not None
                 new_units = outcome.units
                 if new_units != old:
                     unit_changes[service_id] = new_units

@@ -56,9 +56,10 @@ def icb_tab_context(
     mapped_ids = selectors.mapped_module_ids(
         company=request.company, account_id=contract.account_id
     )
-    if module is None and service is not None and service.is_icb and service.icb_module_id:
+    if module is None and service is not None and service.is_icb and service.icb_module:
         module = service.icb_module.code
-        billing_type = service.icb_billing_type.code if service.icb_billing_type_id else ""
+        kind = service.icb_billing_type
+        billing_type = kind.code if kind is not None else ""
     module = module or ""
     context.update(
         modules=modules,
@@ -84,7 +85,9 @@ def icb_tab(
     """The ICB tab panel: Module, then Billing Type, with a warning while the account
     has no organization mapped in the chosen module. `module`, `billing_type`, `error`:
     a re-rendered form's input and the refusal to show; `selected`: the open tab."""
-    contract = contract if contract is not None else service.contract
+    if contract is None:
+        assert service is not None, "icb_tab needs a service or a contract"
+        contract = service.contract
     icb = icb_tab_context(
         context["request"],
         contract,
