@@ -35,13 +35,7 @@ EDGE_MODULES = {"views", "api", "urls", "tasks"}
 EDGE_PACKAGES = {"templatetags", "management"}
 
 # Known imports being removed elsewhere; each entry must still exist (a stale one fails).
-ALLOWED = {
-    # removed by the engine split (the engine.py <-> tasks.py cycle)
-    ("icb.billing_sync.engine", "icb.billing_sync.tasks"),
-    # removed by the engine split (contracts/views.py's hidden function-local imports)
-    ("icb.contracts.views", "icb.billing_sync.views"),
-    ("icb.contracts.views", "icb.billing_sync.services"),
-}
+ALLOWED: set[tuple[str, str]] = set()
 
 
 def _modules() -> dict[str, Path]:
