@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import QuerySet
-from django.http import Http404
 
+from icb.common.errors import NotFound
 from icb.contracts.models import Service, ServiceUnitChange, SyncStatus
 from icb.contracts.selectors import valid_id
 from icb.mapping.models import Mapping
@@ -71,7 +71,7 @@ def run_get(*, company: Company, run_id) -> SyncRun:
         else None
     )
     if run is None:
-        raise Http404("Unknown sync run.")
+        raise NotFound("Unknown sync run.")
     return run
 
 
