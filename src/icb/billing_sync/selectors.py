@@ -21,7 +21,8 @@ from .models import ItemStatus, SyncRun
 def mapped_module_ids(*, company: Company, account_id: int) -> set[int]:
     """Modules in which the account has at least one organization mapped (live)."""
     return set(
-        Mapping.objects.filter(company=company, account_id=account_id)
+        Mapping.objects.for_company(company)
+        .filter(account_id=account_id)
         .values_list("module_id", flat=True)
         .distinct()
     )
@@ -57,16 +58,14 @@ def icb_display(service: Service, mapped_modules: set[int] | None = None) -> dic
 
 def run_list(*, company: Company) -> QuerySet[SyncRun]:
     return (
-        SyncRun.objects.filter(company=company)
-        .select_related("user")
-        .order_by("-started_at", "-id")
+        SyncRun.objects.for_company(company).select_related("user").order_by("-started_at", "-id")
     )
 
 
 def run_get(*, company: Company, run_id) -> SyncRun:
     pk = valid_id(run_id)
     run = (
-        SyncRun.objects.filter(company=company, pk=pk).select_related("user").first()
+        SyncRun.objects.for_company(company).filter(pk=pk).select_related("user").first()
         if pk
         else None
     )
@@ -101,7 +100,8 @@ class RunServices:
 
     def __init__(self, run: SyncRun, status: str = ""):
         self.changes = (
-            ServiceUnitChange.objects.filter(company_id=run.company_id, sync_run_id=run.pk)
+            ServiceUnitChange.objects.for_company(run.company_id)
+            .filter(sync_run_id=run.pk)
             .select_related("service__contract__account")
             .order_by("id")
         )
