@@ -17,7 +17,9 @@ class ContractFilter(ListFilter):
     @field_validator("status", mode="before")
     @classmethod
     def _status(cls, value):
-        if value in (None, ""):
+        # An empty value is "any status" on the page, which leaves it out before parsing;
+        # the API documents only the statuses.
+        if value is None:
             return None
         if value not in ContractStatus.values:
             raise PydanticCustomError(
