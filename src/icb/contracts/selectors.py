@@ -95,12 +95,14 @@ def services_total(services) -> Decimal:
 def service_get(*, company: Company, service_id, contract_id=None) -> Service:
     """A service of the company (and of that contract, when given), or NotFound."""
     pk = valid_id(service_id)
+    if pk is None:
+        raise NotFound("Unknown service.")
     services = (
         Service.objects.for_company(company).filter(pk=pk).select_related("contract__account")
     )
     if contract_id is not None:
         services = services.filter(contract_id=valid_id(contract_id) or 0)
-    service = services.first() if pk else None
+    service = services.first()
     if service is None:
         raise NotFound("Unknown service.")
     return service

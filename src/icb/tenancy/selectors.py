@@ -29,7 +29,8 @@ def role_choices(*, company: Company) -> QuerySet[Role]:
 
 def role_get(*, company: Company, role_id: int) -> Role:
     """The company's role with this id, or NotFound (also for another company's id)."""
-    role = Role.objects.for_company(company).filter(pk=_valid_id(role_id)).first()
+    pk = _valid_id(role_id)
+    role = Role.objects.for_company(company).filter(pk=pk).first() if pk else None
     if role is None:
         raise NotFound("Unknown role.")
     return role
@@ -41,7 +42,8 @@ def user_list(*, company: Company) -> QuerySet[User]:
 
 def user_get(*, company: Company, user_id: int) -> User:
     """The company's user with this id, or NotFound (also for another company's id)."""
-    user = User.objects.for_company(company).filter(pk=_valid_id(user_id)).first()
+    pk = _valid_id(user_id)
+    user = User.objects.for_company(company).filter(pk=pk).first() if pk else None
     if user is None:
         raise NotFound("Unknown user.")
     return user
