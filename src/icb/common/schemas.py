@@ -1,7 +1,8 @@
 """API schemas shared by every app's API: one page type for every list, and money and
 units as decimal strings with two places ("45.00")."""
 
-from typing import Annotated, Any, Generic, TypeVar
+from decimal import Decimal
+from typing import Annotated, Any, Generic, TypeVar, overload
 
 from ninja import Schema
 from pydantic import StrictBool, StrictInt, WithJsonSchema
@@ -52,6 +53,10 @@ DecimalOut = Annotated[
 ]
 
 
-def decimal_out(value) -> str | None:
+@overload
+def decimal_out(value: Decimal) -> str: ...
+@overload
+def decimal_out(value: None) -> None: ...
+def decimal_out(value: Decimal | None) -> str | None:
     """A Decimal as DecimalOut ("45.00"), None as None."""
     return None if value is None else str(to_cents(value))

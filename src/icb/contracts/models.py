@@ -48,6 +48,8 @@ class Contract(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = CompanyQuerySet.as_manager()
+    # Not a column: set on the contracts of a list by selectors.attach_totals.
+    total_amount: Decimal
 
     class Meta:
         ordering = ["account__name", "name", "id"]

@@ -9,6 +9,7 @@ inputs are parsed into exact types first, then the model's own invariants
 import datetime
 import re
 from decimal import Decimal, InvalidOperation
+from typing import Literal, overload
 
 from django.db import transaction
 
@@ -101,6 +102,10 @@ def parse_decimal(value, *, field: str) -> Decimal:
     return cents if cents != 0 else Decimal("0.00")
 
 
+@overload
+def parse_date(value, *, field: str, required: Literal[True] = True) -> datetime.date: ...
+@overload
+def parse_date(value, *, field: str, required: bool) -> datetime.date | None: ...
 def parse_date(value, *, field: str, required: bool = True) -> datetime.date | None:
     label = _LABELS.get(field, field)
     if value is None or value == "":
@@ -286,7 +291,7 @@ def service_update(*, service: Service, actor, **changes) -> Service:
     if unknown:
         field = sorted(unknown)[0]
         raise InvalidInput(f"“{field}” cannot be changed here.", field=field)
-    parsed = {}
+    parsed: dict[str, str | Decimal] = {}
     for field in ("name", "description"):
         if field in changes:
             parsed[field] = _text(changes[field], field=field)

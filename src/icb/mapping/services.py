@@ -350,7 +350,9 @@ def set_columns(*, user: User, modules: list[str]) -> list[str]:
         raise InvalidInput(f"Choose at most {MAX_COLUMNS} columns.", field="modules")
     if len(set(modules)) != len(modules):
         raise InvalidInput("A module is chosen twice.", field="modules")
-    known = {m.code for m in mapping_modules(company=user.company)}
+    known: set[str] = set()  # a user of no company knows no module
+    if user.company is not None:
+        known = {m.code for m in mapping_modules(company=user.company)}
     for code in modules:
         if code not in known:
             raise InvalidInput(f"Unknown module “{code}”.", field="modules")

@@ -1,6 +1,7 @@
 """Companies (tenants), users, roles with a permission level per area, API tokens."""
 
 import zoneinfo
+from typing import ClassVar
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
@@ -91,7 +92,9 @@ class Role(models.Model):
         return getattr(self, Area(area).value)
 
 
-class UserManager(BaseUserManager.from_queryset(CompanyQuerySet)):
+# The Django plugin of mypy cannot type a `from_queryset` class used as a base (nor one
+# assigned to a name first): the manager's queryset methods are unchecked, not wrong.
+class UserManager(BaseUserManager.from_queryset(CompanyQuerySet)):  # type: ignore[misc]
     use_in_migrations = True
 
     def create_user(self, email, password=None, **extra):
@@ -125,7 +128,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
 
     class Meta:
         ordering = ["email"]

@@ -17,7 +17,7 @@ from .permissions import require_may_change, require_may_grant
 TOKEN_PREFIX = "icb_"
 
 # Built-in roles every company starts with; an MSP can add its own.
-BUILT_IN_ROLES = {
+BUILT_IN_ROLES: dict[str, dict[str, bool | str]] = {
     "Administrator": dict(
         is_administrator=True,
         description="Everything, including connecting the hub and managing security.",
@@ -48,7 +48,7 @@ def bootstrap_company(
     Idempotent: running it again changes nothing and returns created=False."""
     company = Company.objects.filter(name=name).first()
     created = company is None
-    if created:
+    if company is None:
         company = Company(name=name, time_zone=time_zone, currency=currency)
         full_clean_or_raise(company)
         company.save()
