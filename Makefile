@@ -1,11 +1,12 @@
 # The two commands of the README: `make run` and `make test`.
-# `make test` = `make lint` (ruff) + `make check` (Django's checks, migrations match the
-# models) + the suite. .pre-commit-config.yaml runs the same checks on each commit.
+# `make test` = `make lint` (ruff) + `make types` (mypy) + `make check` (Django's checks,
+# migrations match the models) + the suite. .pre-commit-config.yaml runs the same checks
+# on each commit.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint check e2e fuzz bench clean
+.PHONY: run test lint types check e2e fuzz bench clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "ICB needs Python 3.11 or newer")'
@@ -27,12 +28,16 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 
+# The files it checks, and how strictly, are in pyproject.toml ([tool.mypy]).
+types: $(VENV)/.installed-dev
+	$(BIN)/mypy
+
 # A model change without its migration fails here (and in CI), not on a user's upgrade.
 check: $(VENV)/.installed-dev
 	$(BIN)/icb check --fail-level WARNING
 	$(BIN)/icb makemigrations --check --dry-run
 
-test: lint check
+test: lint types check
 	$(BIN)/pytest -q
 
 e2e: $(VENV)/.installed-dev
@@ -45,4 +50,4 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/run_all.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache
