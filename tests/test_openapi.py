@@ -10,6 +10,7 @@ from ninja.openapi.schema import OpenAPISchema
 
 from icb.api import api
 from icb.billing_sync.models import SyncRun, SyncRunItem
+from icb.contracts.models import ServiceUnitChange
 from icb.hub.models import BillingType, Module, Organization
 from tests.factories import make_account, make_contract, make_mapping, make_service
 
@@ -95,6 +96,21 @@ def world(company, admin_user):
     run = SyncRun.objects.create(company=company, trigger="manual", user=admin_user)
     SyncRunItem.objects.create(
         run=run, company=company, service=service, status="error", message="Hub refused."
+    )
+    # A sync's change with its breakdown: the parent, its site, one gone from the directory.
+    ServiceUnitChange.objects.create(
+        company=company,
+        service=service,
+        old_units=service.units,
+        new_units="12.50",
+        source="sync",
+        sync_run_id=run.pk,
+        detail={
+            "module": "rmm",
+            "billing_type": "workstations",
+            "quantities": {"1": "10", "2": "2.5", "gone": "0"},
+            "measured_at": {"1": "2026-01-05T04:00:00+00:00", "2": "2026-01-05T03:41:00+00:00"},
+        },
     )
     return {
         "account_id": account.pk,

@@ -14,6 +14,7 @@ from icb.tenancy.models import Area, Level
 from icb.tenancy.permissions import require
 
 from . import selectors, services
+from .schemas import SyncBreakdownOut
 
 router = Router(tags=["integrated customer billing"])
 
@@ -69,6 +70,11 @@ class SyncRunItemOut(Schema):
     old_units: DecimalOut | None
     new_units: DecimalOut | None
     message: str
+    breakdown: SyncBreakdownOut | None = Field(
+        None,
+        description="a changed service: the organizations' quantities behind `new_units` "
+        "(null for other results)",
+    )
 
     @staticmethod
     def resolve_service(obj) -> str:

@@ -3,14 +3,19 @@ mapping state of a service, the sync runs and their services."""
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
-from decimal import Decimal
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 
-from django.db.models import QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from icb.common.errors import NotFound
-from icb.contracts.models import Service, ServiceUnitChange, SyncStatus
+from icb.common.money import to_cents
+from icb.contracts.models import Service, ServiceUnitChange, SyncStatus, UnitChangeSource
 from icb.contracts.selectors import valid_id
+from icb.hub.models import BillingType, Organization
 from icb.mapping.models import Mapping
 from icb.tenancy.models import Company
 
@@ -84,6 +89,7 @@ class RunService:
     old_units: Decimal | None
     new_units: Decimal | None
     message: str
+    breakdown: SyncBreakdown | None = None  # a change: the quantities behind new_units
 
     @property
     def service_id(self) -> int:
@@ -96,9 +102,11 @@ class RunService:
 
 class RunServices:
     """A run's services, changes first then items, each part in id order; sliceable and
-    countable, so it paginates like a queryset (two queries per page)."""
+    countable, so it paginates like a queryset (two queries per page, and two for the
+    breakdowns of its changes: see sync_breakdowns)."""
 
     def __init__(self, run: SyncRun, status: str = ""):
+        self.company_id = run.company_id
         self.changes = (
             ServiceUnitChange.objects.for_company(run.company_id)
             .filter(sync_run_id=run.pk)
@@ -127,14 +135,14 @@ class RunServices:
     def __getitem__(self, window: slice) -> list[RunService]:
         start, stop = window.start or 0, window.stop
         changes = self._count_changes()
-        rows = (
-            [
-                RunService(c.service, ItemStatus.CHANGED, c.old_units, c.new_units, "")
-                for c in self.changes[start : min(stop, changes)]
-            ]
-            if start < changes
-            else []
-        )
+        changed = list(self.changes[start : min(stop, changes)]) if start < changes else []
+        breakdowns = sync_breakdowns(company=self.company_id, changes=changed)
+        rows = [
+            RunService(
+                c.service, ItemStatus.CHANGED, c.old_units, c.new_units, "", breakdowns.get(c.pk)
+            )
+            for c in changed
+        ]
         if stop > changes:
             rows += [
                 RunService(i.service, i.status, i.old_units, i.new_units, i.message)
@@ -147,3 +155,225 @@ def run_items(run: SyncRun, *, status: str = "") -> RunServices:
     """The services listed on a run, optionally of one result (an unknown result lists
     nothing rather than failing)."""
     return RunServices(run, status)
+
+
+# --- the quantities behind a synced number -------------------------------------------
+
+# Organization ids per directory query: a page names few, a huge account many.
+_IDS_PER_QUERY = 1000
+
+
+@dataclass(frozen=True)
+class BreakdownLine:
+    """One organization's part of a synced number, as the sync's history row recorded
+    it, named from the stored directory as it is now."""
+
+    organization_id: str
+    name: str | None  # None: no longer in the directory
+    parent_id: str | None
+    parent_name: str | None  # None: no parent, or a parent no longer in the directory
+    removed: bool  # still in the directory, but gone from the hub at its last refresh
+    quantity: Decimal
+    measured_at: datetime | None
+
+    @property
+    def in_directory(self) -> bool:
+        return self.name is not None
+
+    @property
+    def quantity_shown(self) -> str:
+        """The quantity as the hub reported it, with at least two places (like units)."""
+        places = max(2, -int(self.quantity.as_tuple().exponent))
+        return f"{self.quantity:.{places}f}"
+
+
+@dataclass(frozen=True)
+class SyncBreakdown:
+    """Why a sync set a service's units: each mapped organization's own quantity of the
+    billing type, and their sum (rounded to the cent as the sync rounds it)."""
+
+    change_id: int
+    run_id: int | None
+    module: str
+    module_name: str | None  # None: the module is no longer in the catalogue
+    billing_type: str
+    billing_type_name: str | None
+    unit: str
+    organizations: list[BreakdownLine]
+    exact_total: Decimal
+    units: Decimal  # the new units of the history row
+
+    @property
+    def total(self) -> Decimal:
+        return to_cents(self.exact_total)
+
+    @property
+    def rounded(self) -> bool:
+        """The quantities sum to more places than units hold."""
+        return self.total != self.exact_total
+
+    @property
+    def matches(self) -> bool:
+        return self.total == self.units
+
+
+@dataclass(frozen=True)
+class _Detail:
+    module: str
+    billing_type: str
+    quantities: dict[str, Decimal]
+    measured_at: dict[str, datetime]
+
+
+def _parse_detail(detail) -> _Detail | None:
+    """A sync history row's JSON detail (compute.Outcome.detail), or None when it has
+    none or is not of that shape (a row written before it was recorded)."""
+    if not isinstance(detail, dict):
+        return None
+    module, billing_type = detail.get("module"), detail.get("billing_type")
+    quantities, measured = detail.get("quantities"), detail.get("measured_at") or {}
+    if not (isinstance(module, str) and isinstance(billing_type, str)):
+        return None
+    if not isinstance(quantities, dict) or not isinstance(measured, dict):
+        return None
+    try:
+        parsed = {str(o): Decimal(str(q)) for o, q in quantities.items()}
+    except InvalidOperation:
+        return None
+    if not all(q.is_finite() for q in parsed.values()):
+        return None
+    times = {}
+    for organization, text in measured.items():
+        try:
+            moment = datetime.fromisoformat(str(text))
+        except ValueError:
+            continue
+        times[str(organization)] = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return _Detail(module, billing_type, parsed, times)
+
+
+def sync_breakdowns(
+    *, company: Company | int, changes: Iterable[ServiceUnitChange]
+) -> dict[int, SyncBreakdown]:
+    """The breakdown of each sync change among `changes` (a page of unit history rows or
+    of a run's changes), by change id. Two queries whatever the number of rows: the
+    organizations they name, each with its parent's name, and the billing types."""
+    details = {}
+    for change in changes:
+        if change.source == UnitChangeSource.SYNC:
+            detail = _parse_detail(change.detail)
+            if detail is not None:
+                details[change] = detail
+    if not details:
+        return {}
+    wanted: dict[str, set[str]] = defaultdict(set)
+    for detail in details.values():
+        wanted[detail.module].update(detail.quantities)
+    directory = _directory(company, wanted)
+    module_names: dict[str, str] = {}
+    kinds: dict[tuple[str, str], tuple[str, str]] = {}
+    for module, code, module_name, name, unit in (
+        BillingType.objects.for_company(company)
+        .filter(module__code__in=sorted(wanted))
+        .values_list("module__code", "code", "module__name", "name", "unit")
+    ):
+        module_names[module] = module_name
+        kinds[(module, code)] = (name, unit)
+    breakdowns = {}
+    for change, detail in details.items():
+        lines = []
+        for organization, quantity in detail.quantities.items():
+            found = directory.get((detail.module, organization))
+            name, parent_id, parent_name, removed = found or (None, "", None, False)
+            lines.append(
+                BreakdownLine(
+                    organization_id=organization,
+                    name=name,
+                    parent_id=parent_id or None,
+                    parent_name=parent_name,
+                    removed=removed,
+                    quantity=quantity,
+                    measured_at=detail.measured_at.get(organization),
+                )
+            )
+        ordered = _tree_order(lines)
+        kind_name, unit = kinds.get((detail.module, detail.billing_type), (None, ""))
+        breakdowns[change.pk] = SyncBreakdown(
+            change_id=change.pk,
+            run_id=change.sync_run_id,
+            module=detail.module,
+            module_name=module_names.get(detail.module),
+            billing_type=detail.billing_type,
+            billing_type_name=kind_name,
+            unit=unit,
+            organizations=ordered,
+            exact_total=sum(detail.quantities.values(), Decimal(0)),
+            units=change.new_units,
+        )
+    return breakdowns
+
+
+def _directory(
+    company: Company | int, wanted: dict[str, set[str]]
+) -> dict[tuple[str, str], tuple[str, str, str | None, bool]]:
+    """(module code, organization id) -> (name, parent id, parent name, removed) of the
+    organizations asked for that are in the stored directory; one query for up to
+    _IDS_PER_QUERY of them."""
+    pairs = [(module, o) for module in sorted(wanted) for o in sorted(wanted[module])]
+    parents = Organization.objects.filter(
+        module_id=OuterRef("module_id"), external_id=OuterRef("parent_external_id")
+    ).values("name")[:1]
+    found = {}
+    for start in range(0, len(pairs), _IDS_PER_QUERY):
+        chunk: dict[str, list[str]] = defaultdict(list)
+        for module, organization in pairs[start : start + _IDS_PER_QUERY]:
+            chunk[module].append(organization)
+        condition = Q()
+        for module, ids in chunk.items():
+            condition |= Q(module__code=module, external_id__in=ids)
+        rows = (
+            Organization.objects.for_company(company)
+            .filter(condition)
+            .annotate(parent_name=Subquery(parents))
+            .values_list(
+                "module__code",
+                "external_id",
+                "name",
+                "parent_external_id",
+                "parent_name",
+                "removed_at",
+            )
+        )
+        for module, external_id, name, parent_id, parent_name, removed_at in rows:
+            found[(module, external_id)] = (name, parent_id, parent_name, removed_at is not None)
+    return found
+
+
+def _tree_order(lines: list[BreakdownLine]) -> list[BreakdownLine]:
+    """By name (those no longer in the directory last), each organization followed by
+    its children among the lines: a parent and the sites mapped with it read together."""
+    by_id = {line.organization_id: line for line in lines}
+
+    def key(line: BreakdownLine) -> tuple[bool, str, str]:
+        return (line.name is None, (line.name or "").casefold(), line.organization_id)
+
+    children: dict[str | None, list[BreakdownLine]] = defaultdict(list)
+    for line in lines:
+        parent = line.parent_id if line.parent_id in by_id else None
+        children[parent].append(line)
+    ordered: list[BreakdownLine] = []
+    seen: set[str] = set()
+
+    def visit(line: BreakdownLine) -> None:
+        if line.organization_id in seen:
+            return
+        seen.add(line.organization_id)
+        ordered.append(line)
+        for child in sorted(children[line.organization_id], key=key):
+            visit(child)
+
+    for line in sorted(children[None], key=key):
+        visit(line)
+    for line in sorted(lines, key=key):  # a cycle of parents: none is a root
+        visit(line)
+    return ordered

@@ -7,6 +7,8 @@ import datetime
 from django.conf import settings
 from ninja import Field, Query, Router, Schema, Status
 
+from icb.billing_sync import selectors as sync_selectors
+from icb.billing_sync.schemas import SyncBreakdownOut
 from icb.common.errors import InvalidInput
 from icb.common.pagination import paginate
 from icb.common.schemas import DecimalIn, DecimalOut, Id, Page, decimal_out
@@ -140,6 +142,15 @@ class UnitChangeOut(Schema):
     user: str | None
     sync_run_id: int | None
     detail: dict
+    breakdown: SyncBreakdownOut | None = Field(
+        None,
+        description="a sync's change: the organizations' quantities behind `new_units`, "
+        "named from the directory as it is now (null for other changes)",
+    )
+
+    @staticmethod
+    def resolve_breakdown(obj):
+        return getattr(obj, "breakdown", None)
 
     @staticmethod
     def resolve_old_units(obj) -> str | None:
@@ -269,6 +280,13 @@ def delete_service(request, service_id: int):
     summary="A service's unit history, newest first",
 )
 def service_history(request, service_id: int, page: int = 1, page_size: int | None = None):
+    """Each change with its old and new units, when and by whom or what. A change made by
+    a sync carries its run (`sync_run_id`) and `breakdown`: each mapped organization's
+    quantity, and their sum, the new units."""
     require(request.user, Area.CONTRACTS, Level.VIEW)
     service = selectors.service_get(company=request.company, service_id=service_id)
-    return _page(selectors.service_history(service=service), page, page_size)
+    result = _page(selectors.service_history(service=service), page, page_size)
+    breakdowns = sync_selectors.sync_breakdowns(company=request.company, changes=result.items)
+    for change in result.items:
+        change.breakdown = breakdowns.get(change.pk)
+    return result
