@@ -7,12 +7,16 @@ so the contracts app needs no knowledge of them (`{% load billing_sync_tags %}`)
     {% icb_mapped_modules contract services as mapped %}
     {% icb_billing_cells service mapped %}   the Billing, Last Sync and Next Sync cells
                                              of a row of the contract's services
+    {% icb_sync_breakdowns changes as breakdowns %}   the quantities behind a page of
+                                             unit history rows' synced numbers, by row id
+    {% icb_sync_breakdown breakdown %}    one of them, a collapsed table (also on the
+                                          sync run page)
 """
 
 from django import template
 from django.urls import reverse
 
-from icb.contracts.models import Contract, Service
+from icb.contracts.models import Contract, Service, ServiceUnitChange
 from icb.hub import selectors as hub_selectors
 from icb.hub import services as hub_services
 from icb.tenancy.models import Area, Level
@@ -133,3 +137,19 @@ def icb_mapped_modules(context, contract: Contract, services) -> set[int]:
 @register.inclusion_tag("billing_sync/_icb_billing_cells.html")
 def icb_billing_cells(service: Service, mapped_modules: set[int]) -> dict:
     return {"service": service, "display": selectors.icb_display(service, mapped_modules)}
+
+
+@register.simple_tag(takes_context=True)
+def icb_sync_breakdowns(
+    context, changes: list[ServiceUnitChange]
+) -> dict[int, selectors.SyncBreakdown]:
+    """The breakdowns of a page of unit history rows, by row id: read at once for the page
+    (selectors.sync_breakdowns), never per row."""
+    return selectors.sync_breakdowns(company=context["request"].company, changes=changes)
+
+
+@register.inclusion_tag("billing_sync/_sync_breakdown.html")
+def icb_sync_breakdown(breakdown: selectors.SyncBreakdown | None) -> dict:
+    """The organizations and quantities behind a synced number, with their total, in a
+    <details> (collapsed on screen, open in print); nothing without a breakdown."""
+    return {"breakdown": breakdown}

@@ -54,5 +54,18 @@
     selectTab(next); next.focus();
   });
 
+  // Printing shows every breakdown of a synced number open; icb.css does it where the
+  // browser styles ::details-content, this everywhere else. Closed again afterwards.
+  var openedForPrint = [];
+  window.addEventListener("beforeprint", function () {
+    document.querySelectorAll("details.breakdown:not([open])").forEach(function (d) {
+      d.open = true; openedForPrint.push(d);
+    });
+  });
+  window.addEventListener("afterprint", function () {
+    openedForPrint.forEach(function (d) { d.open = false; });
+    openedForPrint = [];
+  });
+
   window.ICB = { selectTab: selectTab };
 })();
