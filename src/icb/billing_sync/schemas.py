@@ -8,7 +8,7 @@ from typing import Annotated
 from ninja import Field, Schema
 from pydantic import WithJsonSchema
 
-from icb.common.schemas import DecimalOut, decimal_out
+from icb.common.schemas import DecimalOut
 
 # A hub quantity as a decimal string with at least two places ("23.00", "2.125"): never
 # rounded, so the sum is the hub's own.
@@ -53,4 +53,4 @@ class SyncBreakdownOut(Schema):
 
     @staticmethod
     def resolve_total(obj) -> str:
-        return decimal_out(obj.total)
+        return str(obj.total)  # already to the cent
