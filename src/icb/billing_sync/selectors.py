@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+from typing import NamedTuple
 
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 
@@ -283,15 +284,14 @@ def sync_breakdowns(
     for change, detail in details.items():
         lines = []
         for organization, quantity in detail.quantities.items():
-            found = directory.get((detail.module, organization))
-            name, parent_id, parent_name, removed = found or (None, "", None, False)
+            known = directory.get((detail.module, organization))
             lines.append(
                 BreakdownLine(
                     organization_id=organization,
-                    name=name,
-                    parent_id=parent_id or None,
-                    parent_name=parent_name,
-                    removed=removed,
+                    name=known.name if known else None,
+                    parent_id=(known.parent_id or None) if known else None,
+                    parent_name=known.parent_name if known else None,
+                    removed=known.removed if known else False,
                     quantity=quantity,
                     measured_at=detail.measured_at.get(organization),
                 )
@@ -313,12 +313,18 @@ def sync_breakdowns(
     return breakdowns
 
 
+class _Known(NamedTuple):
+    name: str
+    parent_id: str  # "" without a parent
+    parent_name: str | None  # None: no parent, or one no longer in the directory
+    removed: bool
+
+
 def _directory(
     company: Company | int, wanted: dict[str, set[str]]
-) -> dict[tuple[str, str], tuple[str, str, str | None, bool]]:
-    """(module code, organization id) -> (name, parent id, parent name, removed) of the
-    organizations asked for that are in the stored directory; one query for up to
-    _IDS_PER_QUERY of them."""
+) -> dict[tuple[str, str], _Known]:
+    """(module code, organization id) -> what the stored directory knows of the
+    organizations asked for; one query for up to _IDS_PER_QUERY of them."""
     pairs = [(module, o) for module in sorted(wanted) for o in sorted(wanted[module])]
     parents = Organization.objects.filter(
         module_id=OuterRef("module_id"), external_id=OuterRef("parent_external_id")
@@ -345,7 +351,9 @@ def _directory(
             )
         )
         for module, external_id, name, parent_id, parent_name, removed_at in rows:
-            found[(module, external_id)] = (name, parent_id, parent_name, removed_at is not None)
+            found[(module, external_id)] = _Known(
+                name, parent_id, parent_name, removed_at is not None
+            )
     return found
 
 
