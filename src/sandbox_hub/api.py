@@ -47,8 +47,12 @@ def modules() -> Response:
 
 @bp.get("/modules/<module>/organizations", endpoint="organizations")
 def organizations(module: str) -> Response:
-    page = current_hub().data.list_organizations(
-        module, cursor=request.args.get("cursor") or None, limit=request.args.get("limit")
+    hub = current_hub()
+    page = hub.data.list_organizations(
+        module,
+        cursor=request.args.get("cursor") or None,
+        limit=request.args.get("limit"),
+        repeat_cursor=hub.faults.repeats_cursor("organizations"),
     )
     return jsonify(page)
 
@@ -63,11 +67,13 @@ def usage() -> Response:
         raise HubError(400, "invalid_request", f"unknown field(s): {', '.join(unknown)}")
     if "module" not in body:
         raise HubError(400, "invalid_request", "'module' is required")
-    result = current_hub().data.query_usage(
+    hub = current_hub()
+    result = hub.data.query_usage(
         body["module"],
         body.get("organization_ids"),
         billing_types=body.get("billing_types"),
         cursor=body.get("cursor"),
         limit=body.get("limit"),
+        repeat_cursor=hub.faults.repeats_cursor("usage"),
     )
     return jsonify(result)

@@ -439,8 +439,15 @@ class HubData:
         return [definition.as_json() for definition in CATALOGUE]
 
     def list_organizations(
-        self, module_code: str, cursor: str | None = None, limit: object = None
+        self,
+        module_code: str,
+        cursor: str | None = None,
+        limit: object = None,
+        *,
+        repeat_cursor: bool = False,
     ) -> dict:
+        """One page of a module's organizations. ``repeat_cursor`` (a fault) answers a
+        ``next_cursor`` that leads back to this very page."""
         size = _limit(limit, ORGANIZATIONS_PAGE_DEFAULT, ORGANIZATIONS_PAGE_MAX)
         with self._lock:
             module = self._module(module_code)
@@ -458,6 +465,8 @@ class HubData:
                 if more and page
                 else None
             )
+            if repeat_cursor:
+                next_cursor = cursor or _encode_cursor({"v": 1, "m": module_code, "after": -1})
             return {
                 "organizations": [org.as_json() for org in page],
                 "next_cursor": next_cursor,
@@ -470,7 +479,11 @@ class HubData:
         billing_types: object = None,
         cursor: object = None,
         limit: object = None,
+        *,
+        repeat_cursor: bool = False,
     ) -> dict:
+        """One page of a usage query. ``repeat_cursor`` (a fault) answers a
+        ``next_cursor`` that leads back to this very page."""
         size = _limit(limit, USAGE_PAGE_DEFAULT, USAGE_PAGE_MAX)
         if (
             not isinstance(organization_ids, list)
@@ -548,15 +561,16 @@ class HubData:
             # Skip organizations the hub does not know, so no page is empty.
             while position < total and ids[position // width] not in module.by_id:
                 position = (position // width + 1) * width
+            next_cursor = (
+                _encode_cursor({"v": 1, "q": digest, "p": position}) if position < total else None
+            )
+            if repeat_cursor:
+                next_cursor = cursor or _encode_cursor({"v": 1, "q": digest, "p": 0})
             return {
                 "module": definition.code,
                 "usage": rows,
                 "missing": [i for i in ids if i not in module.by_id],
-                "next_cursor": (
-                    _encode_cursor({"v": 1, "q": digest, "p": position})
-                    if position < total
-                    else None
-                ),
+                "next_cursor": next_cursor,
             }
 
     # --- test controls ---------------------------------------------------------

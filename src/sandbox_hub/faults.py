@@ -12,6 +12,9 @@ only for that many requests.
 - ``rate_limit``: answer 429 with ``Retry-After: retry_after`` (default 1).
 - ``malformed``: replace a successful answer by a 200 whose body is not JSON.
 - ``truncated``: replace a successful answer by a 200 whose JSON body stops halfway.
+- ``repeat_cursor`` (``usage`` and ``organizations`` only): the answer's ``next_cursor``
+  is the cursor of the request, or on a first page a cursor leading back to that first
+  page, so a client following cursors gets the same page again and again.
 """
 
 from __future__ import annotations
@@ -27,7 +30,9 @@ from .errors import HubError
 ENDPOINTS = ("usage", "organizations", "modules", "token")
 BEFORE_KINDS = ("latency", "hang", "error", "rate_limit")
 AFTER_KINDS = ("malformed", "truncated")
-KINDS = BEFORE_KINDS + AFTER_KINDS
+ANSWER_KINDS = ("repeat_cursor",)  # applied by the endpoint while it answers
+KINDS = BEFORE_KINDS + AFTER_KINDS + ANSWER_KINDS
+PAGED_ENDPOINTS = ("usage", "organizations")
 
 DEFAULT_LATENCY_MS = 1000
 DEFAULT_HANG_MS = 60_000
@@ -79,6 +84,12 @@ def parse_rule(data: object, rule_id: int) -> FaultRule:
     kind = data.get("kind")
     if kind not in KINDS:
         raise HubError(400, "invalid_fault", f"kind must be one of {', '.join(KINDS)}")
+    if kind == "repeat_cursor" and endpoint not in PAGED_ENDPOINTS:
+        raise HubError(
+            400,
+            "invalid_fault",
+            f"kind repeat_cursor needs a paged endpoint: {', '.join(PAGED_ENDPOINTS)}",
+        )
     rate = data.get("rate", 1)
     if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 <= rate <= 1:
         raise HubError(400, "invalid_fault", "rate must be a number from 0 to 1")
@@ -179,6 +190,10 @@ class FaultInjector:
                     headers={"Retry-After": str(rule.retry_after)},
                 )
         return None
+
+    def repeats_cursor(self, endpoint: str) -> bool:
+        """Whether this answer's ``next_cursor`` must send the client back to this page."""
+        return bool(self._fire(endpoint, ANSWER_KINDS))
 
     def after(self, endpoint: str) -> str | None:
         """``"malformed"``, ``"truncated"`` or None for a successful answer."""

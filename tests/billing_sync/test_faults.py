@@ -63,6 +63,7 @@ def _assert_recovers(service, hub, admin_user):
         ({"kind": "rate_limit", "retry_after": 0}, "rate-limiting"),
         ({"kind": "malformed"}, "not valid JSON"),
         ({"kind": "truncated"}, "not valid JSON"),
+        ({"kind": "repeat_cursor"}, "kept answering the same page of usage"),
     ],
 )
 def test_hub_faults_keep_units(synced, connected, admin_user, fault, text):

@@ -87,6 +87,37 @@ def test_truncated_fault_cuts_the_json_body(api, sandbox):
         json.loads(response.content)
 
 
+def test_repeat_cursor_fault_hands_back_the_page_just_read(api, sandbox):
+    body = usage_body(api)
+    whole = api.post("/usage/query", json=body).json()
+    assert whole["next_cursor"] is None  # one page
+    sandbox.set_fault(endpoint="usage", kind="repeat_cursor", count=2)
+    first = api.post("/usage/query", json=body).json()
+    assert first["usage"] == whole["usage"] and first["next_cursor"]
+    # Following the cursor gives the same page again, and the same cursor.
+    again = api.post("/usage/query", json={**body, "cursor": first["next_cursor"]}).json()
+    assert again["usage"] == whole["usage"]
+    assert again["next_cursor"] == first["next_cursor"]
+    # Used up: the same cursor now gets the real answer (the last page).
+    last = api.post("/usage/query", json={**body, "cursor": first["next_cursor"]}).json()
+    assert last["usage"] == whole["usage"] and last["next_cursor"] is None
+
+
+def test_repeat_cursor_fault_on_organizations(api, sandbox):
+    first_page = api.get("/modules/rmm/organizations", params={"limit": 10}).json()
+    sandbox.set_fault(endpoint="organizations", kind="repeat_cursor")
+    cursor = first_page["next_cursor"]
+    for _ in range(3):
+        page = api.get("/modules/rmm/organizations", params={"limit": 10, "cursor": cursor})
+        assert page.status_code == 200 and page.json()["next_cursor"] == cursor
+    # A first page (no cursor) answers a cursor that leads to the first page again.
+    page = api.get("/modules/rmm/organizations", params={"limit": 10}).json()
+    again = api.get(
+        "/modules/rmm/organizations", params={"limit": 10, "cursor": page["next_cursor"]}
+    ).json()
+    assert page["organizations"] == again["organizations"] == first_page["organizations"]
+
+
 def test_faults_on_the_token_endpoint(sandbox):
     tokens = sandbox.obtain_tokens()
     sandbox.set_fault(endpoint="token", kind="error", status=502, count=1)
@@ -122,6 +153,8 @@ def test_faults_only_hit_their_endpoint_and_are_listed(api, sandbox):
         {"endpoint": "usage", "kind": "error", "status": 200},
         {"endpoint": "usage", "kind": "latency", "latency_ms": -1},
         {"endpoint": "usage", "kind": "error", "when": "always"},
+        {"endpoint": "modules", "kind": "repeat_cursor"},
+        {"endpoint": "token", "kind": "repeat_cursor"},
     ],
 )
 def test_bad_fault_rules_are_refused(sandbox, rule):

@@ -26,6 +26,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 log = logging.getLogger(__name__)
 
 USAGE_IDS_PER_REQUEST = 1000
+# No directory read takes more pages than this (5 million organizations at the
+# protocol's default page size): a hub that keeps paging past it is stopped.
+ORGANIZATION_PAGES_MAX = 5000
 
 
 class HubError(Exception):
@@ -277,6 +280,46 @@ def revoke_token(token: str, hint: str) -> None:
         log.warning("Revoking a hub token failed: %s", type(exc).__name__)
 
 
+# --- paging ----------------------------------------------------------------------------
+
+
+class _Pages:
+    """Follows the cursors of one paged read and stops a read that would not end: a
+    cursor handed out twice, a page that brings nothing new yet promises more, or more
+    pages than the request can have (one more is fetched, to tell a repeat from a hub
+    that keeps paging)."""
+
+    def __init__(self, what: str, max_pages: int):
+        self.what = what
+        self.max_pages = max(1, max_pages)
+        self.pages = 0
+        self.seen: set[str] = set()
+
+    def next(self, cursor: str | None, *, progressed: bool) -> str | None:
+        """The cursor of the next page (None: the read is complete), or HubError."""
+        self.pages += 1
+        if not cursor:
+            return None
+        name = settings.ICB_HUB_NAME
+        if cursor in self.seen:
+            raise self._stop(f"{name} kept answering the same page of {self.what}")
+        if not progressed:
+            raise self._stop(
+                f"{name} sent a page of {self.what} with nothing new, yet said more would follow"
+            )
+        if self.pages > self.max_pages:  # checked after the repeats: their message is clearer
+            raise self._stop(
+                f"{name} sent more pages of {self.what} than the request can have "
+                f"({self.max_pages})"
+            )
+        self.seen.add(cursor)
+        return cursor
+
+    @staticmethod
+    def _stop(reason: str) -> HubError:
+        return HubError(f"{reason}; the read was stopped.", code="paging")
+
+
 # --- the API ---------------------------------------------------------------------------
 
 
@@ -393,8 +436,8 @@ class HubClient:
     def organization_pages(
         self, module: str, page_size: int = 5000
     ) -> Iterator[list[OrganizationInfo]]:
+        pages = _Pages("organizations", ORGANIZATION_PAGES_MAX)
         cursor: str | None = None
-        seen_cursors: set[str] = set()
         while True:
             params = {"limit": page_size, **({"cursor": cursor} if cursor else {})}
             body = self._request(
@@ -405,14 +448,9 @@ class HubClient:
             )
             page = self._parse(_OrganizationsPage, body, "an organization list")
             yield page.organizations
-            cursor = page.next_cursor
-            if not cursor:
+            cursor = pages.next(page.next_cursor, progressed=bool(page.organizations))
+            if cursor is None:
                 return
-            if cursor in seen_cursors:
-                raise HubError(
-                    f"{settings.ICB_HUB_NAME} repeated a page of organizations.", code="malformed"
-                )
-            seen_cursors.add(cursor)
 
     def usage(
         self, module: str, organization_ids: list[str], billing_types: list[str]
@@ -423,6 +461,9 @@ class HubClient:
         ids = sorted(set(organization_ids))
         for start in range(0, len(ids), USAGE_IDS_PER_REQUEST):
             chunk = ids[start : start + USAGE_IDS_PER_REQUEST]
+            # Every page brings at least one of the rows asked for, each row comes once:
+            # even at one row per page, no more pages than rows.
+            pages = _Pages("usage", len(chunk) * len(set(billing_types)))
             cursor: str | None = None
             while True:
                 body = self._request(
@@ -438,6 +479,7 @@ class HubClient:
                 )
                 page = self._parse(_UsagePage, body, "usage")
                 asked = set(chunk)
+                progressed = False
                 for row in page.usage:
                     key = (row.organization_id, row.billing_type)
                     if row.organization_id not in asked or row.billing_type not in billing_types:
@@ -451,11 +493,12 @@ class HubClient:
                             f"quantities for {key[0]} / {key[1]}.",
                             code="malformed",
                         )
+                    progressed = progressed or key not in result.quantities
                     result.quantities[key] = row.quantity
                     result.measured_at[key] = row.measured_at
                 result.missing.update(set(page.missing) & asked)
-                cursor = page.next_cursor
-                if not cursor:
+                cursor = pages.next(page.next_cursor, progressed=progressed)
+                if cursor is None:
                     break
         return result
 
