@@ -25,6 +25,13 @@ def _positive(text: str) -> int:
     return value
 
 
+def _not_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sandbox-hub",
@@ -74,6 +81,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="access token lifetime in seconds: SANDBOX_TOKEN_TTL (3600)",
     )
     add(
+        "--refresh-grace",
+        type=_not_negative,
+        default=_env("SANDBOX_REFRESH_GRACE", "60"),
+        help="seconds a rotated refresh token is still accepted (0: not at all): "
+        "SANDBOX_REFRESH_GRACE (60)",
+    )
+    add(
         "--test-controls",
         action="store_true",
         default=_env("SANDBOX_TEST_CONTROLS", "").strip().lower() in TRUE,
@@ -97,6 +111,7 @@ def config_from_args(args: argparse.Namespace) -> HubConfig:
         password=args.password,
         name=args.name,
         token_ttl=args.token_ttl,
+        refresh_grace=args.refresh_grace,
         test_controls=args.test_controls,
     )
 

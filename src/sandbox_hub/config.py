@@ -21,6 +21,7 @@ class HubConfig:
     password: str = "demo"
     name: str = "Integration Hub"
     token_ttl: int = 3600  # seconds an access token lives
+    refresh_grace: int = 60  # seconds a rotated refresh token is still accepted
     test_controls: bool = False
     secret_key: str | None = None  # signs the login cookie; random when not given
 

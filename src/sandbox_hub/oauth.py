@@ -3,6 +3,12 @@
 One confidential client (the product) is configured on the command line. It uses the
 authorization code grant with PKCE (``S256`` only, always required), refresh tokens
 that rotate on use, and token revocation (RFC 7009). Everything lives in memory.
+
+Like many real providers (a "grace period" or "reuse interval" for rotation), the hub
+still accepts a refresh token it has rotated for ``refresh_grace`` seconds after its
+first use, as long as no token issued from it has been used yet: a client that lost the
+answer to a refresh (garbled, cut off) can try again with the token it still holds.
+Each such use answers a fresh token pair, as a first use does.
 """
 
 from __future__ import annotations
@@ -105,6 +111,8 @@ class Token(TokenMixin):
     access_revoked: bool = False
     refresh_revoked: bool = False
     forced_expired: bool = False
+    rotated_at: float | None = None  # when its refresh token was first used
+    parent: Token | None = field(default=None, repr=False)  # the token refreshed into this
     family: list[Token] = field(default_factory=list, repr=False)
 
     def check_client(self, client: Client) -> bool:
@@ -219,6 +227,15 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
             token = store.by_refresh.get(refresh_token)
             if token is None or token.refresh_revoked:
                 return None
+            if token.rotated_at is None:
+                return token
+            # Rotated already: accepted again only within the grace period, and only
+            # while none of the tokens issued from it has been used (a newer generation
+            # in use means the client did get its answer).
+            if time.time() - token.rotated_at >= self.server.refresh_grace:
+                return None
+            if any(t.parent is token and t.rotated_at is not None for t in token.family):
+                return None
             return token
 
     def authenticate_user(self, refresh_token):
@@ -226,7 +243,8 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
 
     def revoke_old_credential(self, refresh_token):
         with self.server.store.lock:
-            refresh_token.refresh_revoked = True
+            if refresh_token.rotated_at is None:  # a reuse does not extend the period
+                refresh_token.rotated_at = time.time()
 
 
 class HubRevocationEndpoint(RevocationEndpoint):
@@ -266,9 +284,10 @@ class PlainHttpRequest(FlaskOAuth2Request):
 
 
 class HubAuthorizationServer(AuthorizationServer):
-    def __init__(self, client: Client, token_ttl: int) -> None:
+    def __init__(self, client: Client, token_ttl: int, refresh_grace: int = 0) -> None:
         super().__init__()
         self.client = client
+        self.refresh_grace = refresh_grace  # seconds a rotated refresh token still works
         self.store = OAuthStore()
         self.scopes_supported = list(SCOPES)
         self.register_token_generator(
@@ -303,6 +322,7 @@ class HubAuthorizationServer(AuthorizationServer):
             issued_at=time.time(),
             expires_in=int(token["expires_in"]),
             code=previous.code if previous else (code.code if code else None),
+            parent=previous,
         )
         with self.store.lock:
             item.family = previous.family if previous else []

@@ -38,6 +38,7 @@ class Hub:
                 redirect_uris=list(config.redirect_uris),
             ),
             token_ttl=config.token_ttl,
+            refresh_grace=config.refresh_grace,
         )
         self.protector: ResourceProtector = resource_protector(self.oauth)
         self._counts_lock = threading.Lock()

@@ -60,6 +60,10 @@ def test_options_come_from_the_environment_and_the_command_line(monkeypatch):
     defaults = config_from_args(build_parser().parse_args([]))
     assert (defaults.host, defaults.port, defaults.client_id) == ("127.0.0.1", 8100, "icb")
     assert defaults.test_controls is False and defaults.token_ttl == 3600
+    assert defaults.refresh_grace == 60
+    assert config_from_args(build_parser().parse_args(["--refresh-grace", "0"])).refresh_grace == 0
+    monkeypatch.setenv("SANDBOX_REFRESH_GRACE", "5")
+    assert config_from_args(build_parser().parse_args([])).refresh_grace == 5
     assert "icb-sandbox-secret" not in repr(defaults) and "demo" not in repr(defaults)
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+import time
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 
-from sandbox_hub.runner import SandboxHandle, pkce_pair
+from sandbox_hub.runner import SandboxHandle, pkce_pair, start_sandbox
 
 
 def query_of(url: str) -> dict[str, str]:
@@ -182,9 +183,46 @@ def test_refresh_rotates_the_refresh_token(sandbox):
     assert second["refresh_token"] != first["refresh_token"]
     assert second["access_token"] != first["access_token"]
     assert modules_status(sandbox, second["access_token"]) == 200
+    # Once the new refresh token has been used, the one before it is refused (grace or not).
+    assert refresh(sandbox, second["refresh_token"]).status_code == 200
     reused = refresh(sandbox, first["refresh_token"])
     assert reused.status_code == 400 and reused.json()["error"] == "invalid_grant"
-    assert refresh(sandbox, second["refresh_token"]).status_code == 200
+
+
+def test_previous_refresh_token_is_honoured_within_the_grace_period(sandbox):
+    """A client that lost the answer to a refresh (garbled, connection cut) may send the
+    refresh token it still holds again: within the grace period it gets a fresh pair."""
+    first = sandbox.obtain_tokens()
+    lost = refresh(sandbox, first["refresh_token"]).json()
+    again = refresh(sandbox, first["refresh_token"])
+    assert again.status_code == 200, again.text
+    pair = again.json()
+    assert pair["refresh_token"] not in (first["refresh_token"], lost["refresh_token"])
+    assert pair["access_token"] != lost["access_token"]
+    assert modules_status(sandbox, pair["access_token"]) == 200
+    assert refresh(sandbox, pair["refresh_token"]).status_code == 200
+    # Its successor has been used now: the old one is refused even within the period.
+    reused = refresh(sandbox, first["refresh_token"])
+    assert reused.status_code == 400 and reused.json()["error"] == "invalid_grant"
+
+
+def test_grace_period_ends_and_never_outlives_a_revocation(sandbox):
+    with start_sandbox(seed=7, organizations=5, extra_args=["--refresh-grace", "2"]) as short:
+        first = short.obtain_tokens()
+        assert refresh(short, first["refresh_token"]).status_code == 200
+        assert refresh(short, first["refresh_token"]).status_code == 200  # within 2 s
+        time.sleep(2.2)
+        after = refresh(short, first["refresh_token"])
+        assert after.status_code == 400 and after.json()["error"] == "invalid_grant"
+    # A revoked grant stays revoked, grace period or not.
+    tokens = sandbox.obtain_tokens()
+    assert refresh(sandbox, tokens["refresh_token"]).status_code == 200
+    httpx.post(
+        f"{sandbox.url}/oauth/revoke",
+        data={"token": tokens["refresh_token"]},
+        auth=(sandbox.client_id, sandbox.client_secret),
+    )
+    assert refresh(sandbox, tokens["refresh_token"]).status_code == 400
 
 
 def test_expired_access_token_is_401_and_refresh_recovers(sandbox):
