@@ -142,6 +142,16 @@ def test_expired_access_token_is_refreshed_transparently(synced, connected, admi
     assert sync_now(service=synced, actor=admin_user).units == 12
 
 
+def test_garbled_token_refresh_keeps_units_and_the_next_sync_recovers(
+    synced, connected, admin_user
+):
+    connected.expire_tokens()
+    connected.set_fault(endpoint="token", kind="malformed", count=2)  # the answer and its retry
+    run = _nightly(synced)
+    _assert_failed_visibly(synced, run, "token refresh")
+    _assert_recovers(synced, connected, admin_user)  # the hub's grace period
+
+
 def test_failures_back_off_then_clear(synced, connected, admin_user):
     connected.set_fault(endpoint="usage", kind="error", status=502)
     waits = []

@@ -259,15 +259,38 @@ def exchange_code(*, code: str, code_verifier: str, redirect_uri: str) -> TokenS
     return _token_set(token)
 
 
+# A refresh whose answer did not arrive whole: the hub may have rotated the refresh token
+# all the same (see services.access_token, which tries once more).
+REFRESH_ANSWER_LOST = "refresh_answer_lost"
+
+
+def _answer_lost(detail: str) -> HubError:
+    return HubError(
+        f"{settings.ICB_HUB_NAME} did not answer a token refresh readably ({detail}).",
+        code=REFRESH_ANSWER_LOST,
+    )
+
+
 def refresh_tokens(refresh_token: str) -> TokenSet:
+    """New tokens for a refresh token. An answer that is garbled, cut short or cut off
+    by a broken connection or a read timeout raises HubError with code
+    REFRESH_ANSWER_LOST."""
     try:
         with _oauth_client() as client:
             token = client.refresh_token(_hub_url("/oauth/token"), refresh_token=refresh_token)
-    except (OAuth2Error, OAuthError, httpx.HTTPError, ValueError) as exc:
+    except ValueError:  # the body is not JSON: garbled or cut short
+        raise _answer_lost("the answer was garbled or cut short") from None
+    except httpx.ReadTimeout:
+        raise _answer_lost("no answer in time") from None
+    except (httpx.ReadError, httpx.RemoteProtocolError):
+        raise _answer_lost("the connection broke before the answer arrived") from None
+    except (OAuth2Error, OAuthError, httpx.HTTPError) as exc:
         failure = _oauth_failure(exc)
         if failure.code in ("invalid_grant", "invalid_client"):
             raise HubUnauthorized(failure.message) from None
         raise failure from None
+    if not isinstance(token, dict) or not token.get("access_token"):
+        raise _answer_lost("the answer had no access token")
     return _token_set(token)
 
 

@@ -3,6 +3,7 @@ organization directory into the database."""
 
 from __future__ import annotations
 
+import logging
 import secrets
 from datetime import timedelta
 
@@ -17,6 +18,8 @@ from . import client
 from .client import HubClient, HubError, HubUnauthorized
 from .crypto import decrypt, encrypt
 from .models import BillingType, HubConnection, Module, Organization
+
+log = logging.getLogger(__name__)
 
 # Refresh the access token this long before it expires.
 TOKEN_MARGIN = timedelta(seconds=60)
@@ -137,7 +140,10 @@ def disconnect(*, company: Company) -> bool:
 def access_token(company: Company, *, force_refresh: bool = False) -> str:
     """A valid access token, refreshed first when it is about to expire. The row lock
     makes concurrent workers refresh once and share the result (the hub rotates
-    refresh tokens, so a second refresh with the old one would fail)."""
+    refresh tokens, so a second refresh with the old one would fail).
+
+    A refresh that fails for good is recorded on the connection (`last_error`), so the
+    hub page shows why syncing stopped; the connection row stays."""
     connection = HubConnection.objects.filter(company=company).first()
     if connection is None:
         raise HubUnauthorized(f"{hub_name()} is not connected.")
@@ -146,7 +152,7 @@ def access_token(company: Company, *, force_refresh: bool = False) -> str:
         if token:
             return token
     seen = connection.access_token_encrypted
-    refused: HubUnauthorized | None = None
+    failure: HubError | None = None
     with transaction.atomic():
         connection = HubConnection.objects.select_for_update().filter(company=company).first()
         if connection is None:
@@ -157,10 +163,12 @@ def access_token(company: Company, *, force_refresh: bool = False) -> str:
         if not refresh_token:
             raise HubUnauthorized()
         try:
-            tokens = client.refresh_tokens(refresh_token)
-        except HubUnauthorized as exc:
+            tokens = _refresh(refresh_token)
+        except HubError as exc:
+            if not isinstance(exc, HubUnauthorized) and exc.code != REFRESH_FAILED:
+                raise  # passing trouble (hub down, slow): nothing to record
             # Recorded (and committed) so the hub page shows why syncing stopped.
-            refused = exc
+            failure = exc
             connection.last_error, connection.last_error_at = exc.message, timezone.now()
             connection.save(update_fields=["last_error", "last_error_at"])
         else:
@@ -168,10 +176,46 @@ def access_token(company: Company, *, force_refresh: bool = False) -> str:
                 setattr(connection, field, value)
             if not tokens.refresh_token:  # a hub that does not rotate keeps the old one
                 connection.refresh_token_encrypted = encrypt(refresh_token)
+            if REFRESH_TROUBLE in connection.last_error:  # solved by this refresh
+                connection.last_error, connection.last_error_at = "", None
             connection.save()
-    if refused is not None:
-        raise refused
+    if failure is not None:
+        raise failure
     return tokens.access_token
+
+
+# A refresh that failed although it was tried twice; its message names the trouble.
+REFRESH_FAILED = "refresh_failed"
+REFRESH_TROUBLE = "did not answer a token refresh readably"
+
+
+def _refresh(refresh_token: str) -> client.TokenSet:
+    """Refresh; when the answer was lost (garbled, cut short, cut off), try once more
+    with the same refresh token: the hub may have rotated it already, and hubs that
+    allow a grace period for rotation accept it again. Otherwise the connection is
+    broken, and the message says so and how to fix it."""
+    try:
+        return client.refresh_tokens(refresh_token)
+    except HubError as exc:
+        if exc.code != client.REFRESH_ANSWER_LOST:
+            raise
+        lost = exc
+    log.warning("Token refresh answer lost (%s); trying once more", lost.message)
+    name = hub_name()
+    try:
+        return client.refresh_tokens(refresh_token)
+    except HubUnauthorized:
+        raise HubUnauthorized(
+            f"{lost.message} {name} then refused the refresh token we hold (it had "
+            f"replaced it already), so the connection is broken: connect {name} again to "
+            "fix it."
+        ) from None
+    except HubError as exc:
+        raise HubError(
+            f"{lost.message} A second try failed too: {exc.message} If this goes on, the "
+            f"connection is broken: connect {name} again to fix it.",
+            code=REFRESH_FAILED,
+        ) from None
 
 
 def _expiring(connection: HubConnection) -> bool:
