@@ -160,6 +160,9 @@ MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 CELERY_BROKER_URL = os.environ.get(
     "ICB_BROKER_URL", f"sqla+sqlite:///{DATA_DIR / 'celery-broker.sqlite3'}"
 )
+# Several installations (or test runs) sharing one Redis keep apart by a key prefix.
+if os.environ.get("ICB_BROKER_KEY_PREFIX"):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": os.environ["ICB_BROKER_KEY_PREFIX"]}
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = os.environ.get("ICB_TASKS_EAGER", "0") == "1"
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -67,6 +68,9 @@ class Setup:
             "ICB_DATA_DIR": str(self.work),
             "DATABASE_URL": f"sqlite:///{self.db}",
             "ICB_BROKER_URL": BROKER,
+            # Runs of this test at the same time (several checkouts, one Redis) would take
+            # each other's tasks; each run's queues get their own keys.
+            "ICB_BROKER_KEY_PREFIX": f"icb-test-{uuid.uuid4().hex[:12]}:",
             "ICB_HUB_URL": sandbox.url,
             "ICB_TASKS_EAGER": "0",
             "TEST_TOKENS": json.dumps(sandbox.obtain_tokens()),
