@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from datetime import date
 
 from werkzeug.serving import make_server
 
@@ -30,6 +31,13 @@ def _not_negative(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError("must be 0 or more")
     return value
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError("must be a date, YYYY-MM-DD") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -93,6 +101,20 @@ def build_parser() -> argparse.ArgumentParser:
         default=_env("SANDBOX_TEST_CONTROLS", "").strip().lower() in TRUE,
         help="enable the /_sandbox/ test controls: SANDBOX_TEST_CONTROLS=1",
     )
+    add(
+        "--today",
+        type=_day,
+        default=os.environ.get("SANDBOX_TODAY") or None,
+        help="pin the hub's day, YYYY-MM-DD (the data drifts from day to day); "
+        "by default the clock's day in UTC: SANDBOX_TODAY",
+    )
+    add(
+        "--state",
+        metavar="FILE",
+        default=os.environ.get("SANDBOX_STATE") or None,
+        help="keep tokens and test-control changes in FILE across restarts "
+        "(by default they live in memory only): SANDBOX_STATE",
+    )
     return parser
 
 
@@ -113,6 +135,8 @@ def config_from_args(args: argparse.Namespace) -> HubConfig:
         token_ttl=args.token_ttl,
         refresh_grace=args.refresh_grace,
         test_controls=args.test_controls,
+        today=args.today,
+        state_file=args.state,
     )
 
 
@@ -130,9 +154,10 @@ def main(argv: list[str] | None = None) -> int:
         where = f"{config.host}:{config.port}"
         print(f"sandbox-hub: cannot listen on {where}: {reason}", file=sys.stderr)
         return 1
+    kept = f", state in {config.state_file}" if config.state_file else ""
     print(
         f"Sandbox hub listening on http://{config.host}:{server.port} "
-        f"(seed {config.seed}, {config.organizations} organizations per module)",
+        f"(seed {config.seed}, {config.organizations} organizations per module{kept})",
         flush=True,
     )
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from .config import HubConfig
@@ -25,6 +25,10 @@ ENDPOINT_NAMES = {
     "api.organizations": "organizations",
     "api.usage": "usage",
 }
+
+# Requests after which the state file (--state) is written: the token endpoint issues and
+# rotates tokens, revocation revokes them, a test control changes data.
+SAVED_AFTER = ("oauth.token", "oauth.revoke")
 
 MALFORMED_BODY = b"<html><body><h1>502 Bad Gateway</h1><p>upstream reset</p></body></html>"
 
@@ -86,6 +90,17 @@ def create_app(config: HubConfig | None = None) -> Flask:
             response.set_data(body[: max(1, len(body) // 2)])
         return response
 
+    @app.after_request
+    def keep_state(response: Response) -> Response:
+        endpoint = request.endpoint or ""
+        if (
+            config.state_file
+            and request.method not in ("GET", "HEAD", "OPTIONS")
+            and (endpoint in SAVED_AFTER or endpoint.startswith("controls."))
+        ):
+            current_hub().save_state()
+        return response
+
     @app.errorhandler(HubError)
     def hub_error(error: HubError) -> Response:
         return error_response(error)
@@ -99,6 +114,21 @@ def create_app(config: HubConfig | None = None) -> Flask:
             if allowed:
                 response.headers["Allow"] = ", ".join(allowed)
         return response
+
+    @app.get("/", endpoint="home")
+    def home() -> Response:
+        """What this is, for a person who opens the hub's address in a browser."""
+        hub = current_hub()
+        page = render_template(
+            "home.html",
+            hub_name=config.name,
+            config=config,
+            default_password=config.password == "demo",
+            today=hub.data.today_json(),
+            modules=hub.data.modules(),
+            base=request.host_url.rstrip("/"),
+        )
+        return Response(page, content_type="text/html; charset=utf-8")
 
     @app.get("/healthz", endpoint="healthz")
     def healthz() -> Response:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 DEFAULT_REDIRECT_URI = "http://127.0.0.1:8000/admin/integrations/hub/callback/"
 
@@ -24,10 +25,13 @@ class HubConfig:
     refresh_grace: int = 60  # seconds a rotated refresh token is still accepted
     test_controls: bool = False
     secret_key: str | None = None  # signs the login cookie; random when not given
+    today: date | None = None  # the hub's day; the clock's (UTC) when not given
+    state_file: str | None = None  # where tokens and test-control changes are kept
 
     def __repr__(self) -> str:  # never show the secrets
         return (
             f"HubConfig(host={self.host!r}, port={self.port}, seed={self.seed}, "
             f"organizations={self.organizations}, client_id={self.client_id!r}, "
-            f"test_controls={self.test_controls})"
+            f"test_controls={self.test_controls}, today={self.today}, "
+            f"state_file={self.state_file!r})"
         )

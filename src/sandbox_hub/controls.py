@@ -5,8 +5,11 @@ Registered only when the hub runs with ``--test-controls``; no authentication.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Blueprint, Response, jsonify, request
 
+from .data import parse_day
 from .errors import HubError
 from .state import current_hub
 
@@ -65,6 +68,29 @@ def remove_organization(module: str, organization_id: str) -> Response:
     return jsonify(removed={"module": module, "id": organization_id})
 
 
+@bp.get("/today")
+def get_today() -> Response:
+    return jsonify(current_hub().data.today_json())
+
+
+@bp.put("/today")
+def set_today() -> Response:
+    """``{"date": "YYYY-MM-DD"}`` pins the hub's day, ``{"days": 1}`` moves it on from
+    the current one, ``{"date": null}`` follows the clock again."""
+    body = _body()
+    data = current_hub().data
+    if set(body) == {"date"}:
+        day = None if body["date"] is None else parse_day(body["date"])
+    elif set(body) == {"days"}:
+        days = body["days"]
+        if isinstance(days, bool) or not isinstance(days, int) or abs(days) > 36500:
+            raise HubError(400, "invalid_request", "days must be a whole number of days")
+        day = data.today() + timedelta(days=days)
+    else:
+        raise HubError(400, "invalid_request", "send either 'date' or 'days'")
+    return jsonify(data.set_today(day))
+
+
 @bp.get("/faults")
 def list_faults() -> Response:
     return jsonify(faults=current_hub().faults.rules())
@@ -110,7 +136,8 @@ def reset_request_counts() -> Response:
 
 @bp.post("/reset")
 def reset() -> Response:
-    """Back to the generated data; no faults; counters at zero. Tokens stay valid."""
+    """Back to the generated data (and the day the hub started with); no faults;
+    counters at zero. Tokens stay valid."""
     hub = current_hub()
     hub.data.reset()
     hub.faults.clear()

@@ -1,14 +1,22 @@
-"""Word lists and a generator of plausible MSP customer names.
+"""Word lists and a generator of plausible MSP customer names, and the demo's customers.
 
 The same seed always yields the same list of customers, so the companies an MSP
 manages show up under the same names in several modules of the hub.
+
+The demo's customers come from ``demo_customers.json``, a file of this package that the
+product's demo command reads too (the product's ``icb demo_data`` makes an account of
+each): the hub lists them under the names each tool gives them, and no generated name
+looks like one of them.
 """
 
 from __future__ import annotations
 
+import functools
+import json
 import math
 import random
 from dataclasses import dataclass
+from importlib import resources
 
 # fmt: off
 PLACES = (
@@ -130,18 +138,88 @@ def employees(rng: random.Random) -> int:
 
 
 def customer_pool(seed: int, size: int) -> list[Customer]:
-    """``size`` distinct customers, always the same for a seed and a size."""
+    """``size`` distinct customers, always the same for a seed and a size. None of them
+    looks like a demo customer (see :func:`looks_like_a_demo_customer`)."""
     rng = random.Random(f"{seed}:customers")
     seen: set[str] = set()
     pool: list[Customer] = []
     while len(pool) < size:
         # Some names use two place words; they keep names distinct in very large pools.
         name = _company_name(rng, two_word_places=rng.random() < 0.15)
-        if name in seen:
+        if name in seen or looks_like_a_demo_customer(name):
             continue
         seen.add(name)
         pool.append(Customer(name=name, employees=employees(rng)))
     return pool
+
+
+def new_customer(seed: int, module: str, number: int, taken: set[str]) -> Customer:
+    """The ``number``-th customer that joins ``module`` after the first day (see
+    ``data.newcomers``): the same for a seed, a module and a number."""
+    rng = random.Random(f"{seed}:{module}:new:{number}")
+    while True:
+        name = _company_name(rng, two_word_places=rng.random() < 0.5)
+        if name not in taken and not looks_like_a_demo_customer(name):
+            return Customer(name=name, employees=employees(rng))
+
+
+# --- the demo's customers ----------------------------------------------------------------
+
+DEMO_FILE = "demo_customers.json"
+
+
+@dataclass(frozen=True, slots=True)
+class DemoOrganization:
+    """A demo customer as one module of the hub lists it."""
+
+    name: str
+    sites: tuple[str, ...] = ()
+    status: str = "active"
+
+
+@dataclass(frozen=True, slots=True)
+class DemoCustomer:
+    name: str
+    employees: int
+    hub: dict[str, DemoOrganization]  # module code -> how that tool lists the customer
+
+
+def demo_file_text() -> str:
+    return resources.files(__package__).joinpath(DEMO_FILE).read_text(encoding="utf-8")
+
+
+@functools.cache
+def demo_customers() -> tuple[DemoCustomer, ...]:
+    customers = []
+    for item in json.loads(demo_file_text())["customers"]:
+        hub = {
+            module: DemoOrganization(
+                name=entry["name"],
+                sites=tuple(entry.get("sites", ())),
+                status=entry.get("status", "active"),
+            )
+            for module, entry in item["hub"].items()
+        }
+        customers.append(DemoCustomer(name=item["name"], employees=item["employees"], hub=hub))
+    return tuple(customers)
+
+
+@functools.cache
+def _demo_prefixes() -> tuple[str, ...]:
+    """The first two words of every name a demo customer goes by, lower case."""
+    names = set()
+    for customer in demo_customers():
+        names.add(customer.name)
+        for org in customer.hub.values():
+            names.add(org.name)
+            names.update(org.sites)
+    return tuple(sorted({" ".join(n.casefold().split()[:2]) for n in names}))
+
+
+def looks_like_a_demo_customer(name: str) -> bool:
+    """Whether a generated name would be confused with a demo customer ("Harbor Dental
+    Group LLC" beside the demo's "Harbor Dental Group")."""
+    return name.casefold().startswith(_demo_prefixes())
 
 
 def site_name(rng: random.Random, parent: str, taken: set[str]) -> str:

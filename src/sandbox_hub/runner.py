@@ -29,6 +29,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -183,6 +184,19 @@ class SandboxHandle:
         """Generated data again, no faults, counters at zero (tokens stay valid)."""
         self._control("POST", "/reset")
 
+    def today(self) -> date:
+        """The hub's day: its data is that day's."""
+        return date.fromisoformat(self._control("GET", "/today")["today"])
+
+    def set_today(self, day: date | str | None) -> date:
+        """Pin the hub's day (None: follow the clock again); returns it."""
+        value = day.isoformat() if isinstance(day, date) else day
+        return date.fromisoformat(self._control("PUT", "/today", json={"date": value})["today"])
+
+    def advance(self, days: int = 1) -> date:
+        """Move the hub's day on (the next nightly sync sees that day's quantities)."""
+        return date.fromisoformat(self._control("PUT", "/today", json={"days": days})["today"])
+
     # --- OAuth helpers ------------------------------------------------------------
 
     def authorize_url(self, *, state: str, code_challenge: str, scope: str = "hub.read") -> str:
@@ -257,15 +271,23 @@ def start_sandbox(
     password: str = "demo",  # noqa: S107  (the sandbox's demo user)
     name: str | None = None,
     token_ttl: int | None = None,
+    today: date | str | None = None,
+    state_file: str | os.PathLike | None = None,
     extra_args: list[str] | tuple[str, ...] = (),
     timeout: float = START_TIMEOUT,
 ) -> SandboxHandle:
     """Start a sandbox hub on a free port of 127.0.0.1 and wait until it answers.
 
     ``redirect_uri`` may be a comma-separated list; the first one is used by the
-    OAuth helpers. Raises :class:`SandboxError` with the hub's output if it does not
-    come up within ``timeout`` seconds.
+    OAuth helpers. The hub's day is pinned to ``today``, by default the day it starts
+    (UTC), so that a test session crossing midnight sees the same data; ``"clock"``
+    lets it follow the clock. ``state_file`` keeps its tokens and test-control changes
+    across a restart (``--state``). Raises :class:`SandboxError` with the hub's output
+    if it does not come up within ``timeout`` seconds.
     """
+    if today is None:
+        today = datetime.now(UTC).date()
+    day = None if today == "clock" else today.isoformat() if isinstance(today, date) else today
     last_error: SandboxError | None = None
     for _attempt in range(3):  # another process may grab the free port first
         try:
@@ -280,6 +302,8 @@ def start_sandbox(
                 password=password,
                 name=name,
                 token_ttl=token_ttl,
+                today=day,
+                state_file=None if state_file is None else os.fspath(state_file),
                 extra_args=list(extra_args),
                 timeout=timeout,
             )
@@ -303,6 +327,8 @@ def _start_once(
     password: str,
     name: str | None,
     token_ttl: int | None,
+    today: str | None,
+    state_file: str | None,
     extra_args: list[str],
     timeout: float,
 ) -> SandboxHandle:
@@ -334,6 +360,10 @@ def _start_once(
         args += ["--name", name]
     if token_ttl is not None:
         args += ["--token-ttl", str(token_ttl)]
+    if today is not None:
+        args += ["--today", today]
+    if state_file is not None:
+        args += ["--state", state_file]
     if test_controls:
         args.append("--test-controls")
     args += extra_args

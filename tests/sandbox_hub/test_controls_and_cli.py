@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import httpx
 import pytest
 
@@ -65,6 +67,15 @@ def test_options_come_from_the_environment_and_the_command_line(monkeypatch):
     monkeypatch.setenv("SANDBOX_REFRESH_GRACE", "5")
     assert config_from_args(build_parser().parse_args([])).refresh_grace == 5
     assert "icb-sandbox-secret" not in repr(defaults) and "demo" not in repr(defaults)
+    assert defaults.today is None and defaults.state_file is None
+    monkeypatch.setenv("SANDBOX_TODAY", "2027-02-01")
+    monkeypatch.setenv("SANDBOX_STATE", "/tmp/hub.json")
+    config = config_from_args(build_parser().parse_args([]))
+    assert (config.today, config.state_file) == (date(2027, 2, 1), "/tmp/hub.json")
+    config = config_from_args(build_parser().parse_args(["--today", "2027-03-04"]))
+    assert config.today == date(2027, 3, 4)
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--today", "March"])
 
 
 def test_control_validation(app_client):
