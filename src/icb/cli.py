@@ -14,6 +14,9 @@ from pathlib import Path
 
 from icb.common.secrets import secret_file
 
+# In the data dir: the sandbox hub's tokens and test-control changes (mode 0600).
+SANDBOX_STATE_FILE = "sandbox-hub.json"
+
 
 def _django_setup():
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "icb.settings")
@@ -89,6 +92,35 @@ def _start_sandbox_hub() -> bool:
     return settings.ICB_HUB_URL.startswith(("http://127.0.0.1:", "http://localhost:"))
 
 
+def _sandbox_command(port: str) -> list[str]:
+    """The sandbox hub `icb run` starts: registered with this product's client id, secret
+    and callback address; on the loopback address only, so its test controls (which need
+    no sign-in) are reachable from this machine alone; its tokens and test-control
+    changes kept in the data dir, so a restart keeps the hub connected."""
+    from django.conf import settings
+
+    return [
+        sys.executable,
+        "-m",
+        "sandbox_hub",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        settings.ICB_HUB_URL.rsplit(":", 1)[-1].strip("/"),
+        "--client-id",
+        settings.ICB_HUB_CLIENT_ID,
+        "--client-secret",
+        settings.ICB_HUB_CLIENT_SECRET,
+        "--redirect-uri",
+        f"http://{settings.ICB_HOST}:{port}/admin/integrations/hub/callback/",
+        "--name",
+        settings.ICB_HUB_NAME,
+        "--state",
+        str(settings.DATA_DIR / SANDBOX_STATE_FILE),
+        "--test-controls",
+    ]
+
+
 def _admin_password(data_dir: Path) -> str:
     """ICB_ADMIN_PASSWORD, or one generated once into the data dir so reruns print it."""
     from django.conf import settings
@@ -124,29 +156,12 @@ def run(argv: list[str]) -> int:
     children = []
     hub_note = f"  hub: {settings.ICB_HUB_URL}"
     if _start_sandbox_hub():
-        # The sandbox hub stands in for a real one, registered with this product's
-        # client id, secret and callback address.
-        sandbox_port = settings.ICB_HUB_URL.rsplit(":", 1)[-1].strip("/")
-        children.append(
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "sandbox_hub",
-                    "--port",
-                    sandbox_port,
-                    "--client-id",
-                    settings.ICB_HUB_CLIENT_ID,
-                    "--client-secret",
-                    settings.ICB_HUB_CLIENT_SECRET,
-                    "--redirect-uri",
-                    f"http://{host}:{port}/admin/integrations/hub/callback/",
-                    "--name",
-                    settings.ICB_HUB_NAME,
-                ]
-            )
+        # The sandbox hub stands in for a real one (README, "The sandbox hub").
+        children.append(subprocess.Popen(_sandbox_command(port)))
+        hub_note = (
+            f"  sandbox hub: {settings.ICB_HUB_URL} (sign in there as demo / demo; "
+            "test controls under /_sandbox/, see docs/hub-protocol.md)"
         )
-        hub_note = f"  sandbox hub: {settings.ICB_HUB_URL} (sign in there as demo / demo)"
     children += [
         subprocess.Popen(_gunicorn_command(port)),
         subprocess.Popen(_worker_command()),

@@ -6,6 +6,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from icb import demo
 from icb.common.errors import ServiceError
 from icb.tenancy.permissions import administrator_required
 
@@ -14,6 +15,17 @@ from .client import HubError
 
 SESSION_KEY = "hub_connect_pending"
 SUCCESS = "Operation is completed successfully."
+
+
+def _map_demo(request) -> None:
+    """The demo company's first directory read makes the demo's mappings (icb/demo.py)."""
+    mapped = demo.map_demo_organizations(company=request.company, user=request.user)
+    if mapped:
+        messages.info(
+            request,
+            f"Demo: mapped {mapped} organizations to the demo accounts they belong to. "
+            "The other demo accounts are left for you to map.",
+        )
 
 
 def _redirect_uri(request) -> str:
@@ -69,6 +81,8 @@ def callback(request):
             request,
             f"Connected, but reading the modules failed: {exc.message} Use Refresh to try again.",
         )
+    else:
+        _map_demo(request)
     return redirect("hub:page")
 
 
@@ -90,4 +104,5 @@ def refresh(request):
     else:
         total = sum(c["organizations"] for c in counts.values())
         messages.success(request, f"Read {len(counts)} modules and {total} organizations.")
+        _map_demo(request)
     return redirect("hub:page")
