@@ -397,7 +397,7 @@ def newcomers(seed: int, module: str, day: date) -> list[date]:
     customer every few days."""
     key = _key(seed, module, "newcomers")
     first = NEWCOMERS_FROM.toordinal()
-    joined = []
+    joined: list[date] = []
     while True:
         number = len(joined)
         when = first + number * NEWCOMER_EVERY + _mix(key + number) % NEWCOMER_EVERY
@@ -475,15 +475,16 @@ def generate_module(
 
     # The demo's customers, as this module's tool spells them, each with all its sites.
     demo_rng = random.Random(f"{seed}:{code}:demo")
-    for customer in demo:
-        listed = customer.hub.get(code)
+    for demo_customer in demo:
+        listed = demo_customer.hub.get(code)
         if listed is None or len(organizations) + 1 + len(listed.sites) > count:
             continue
         sites = len(listed.sites)
-        head = customer.employees if not sites else max(1, round(customer.employees * 0.6))
+        size = demo_customer.employees
+        head = size if not sites else max(1, round(size * 0.6))
         parent_id = add(listed.name, None, listed.status, head, demo_rng)
         for site in listed.sites:
-            staff = max(1, round(customer.employees * 0.4 / sites))
+            staff = max(1, round(size * 0.4 / sites))
             add(site, parent_id, listed.status, staff, demo_rng)
 
     picked = 0
@@ -1006,11 +1007,12 @@ def _checked_change(change: object) -> dict | None:
     """A change read from a state file in the shape the controls record, or None."""
     if not isinstance(change, dict):
         return None
+    op = change.get("op")
     strings = {
         "set_quantity": ("organization_id", "billing_type", "measured_at"),
         "add_organization": ("id", "name", "status", "measured_at"),
         "remove_organization": ("id",),
-    }.get(change.get("op"))  # type: ignore[call-overload]
+    }.get(op if isinstance(op, str) else "")
     if strings is None or not all(isinstance(change.get(k), str) for k in strings):
         return None
     try:

@@ -20,6 +20,7 @@ import tempfile
 import time
 from dataclasses import fields
 from pathlib import Path
+from typing import Any
 
 from .oauth import OAuthStore, Token
 
@@ -104,7 +105,9 @@ def import_tokens(store: OAuthStore, items: object) -> int:
     for item in items:
         if not isinstance(item, dict):
             continue
-        plain = {k: v for k, v in item.items() if k in names and isinstance(v, JSON_SCALARS)}
+        plain: dict[str, Any] = {
+            k: v for k, v in item.items() if k in names and isinstance(v, JSON_SCALARS)
+        }
         try:
             token = Token(**plain)
         except TypeError:
@@ -118,7 +121,7 @@ def import_tokens(store: OAuthStore, items: object) -> int:
     for token, item in made:
         for name, value in item.items():
             if name in names and isinstance(value, dict):
-                setattr(token, name, by_access.get(value.get("token")))
+                setattr(token, name, by_access.get(str(value.get("token"))))
     with store.lock:
         for token, _ in made:
             store.by_access[token.access_token] = token
