@@ -3,6 +3,7 @@ the demo company first reads the sandbox's directory, others left for the user."
 
 from decimal import Decimal
 
+import httpx
 import pytest
 from django.contrib.messages import get_messages
 from django.core.management import call_command
@@ -18,6 +19,14 @@ from sandbox_hub.names import demo_customers
 from tests.clients import connect
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def hub(hub):
+    """The session's sandbox as generated: other tests remove organizations from it."""
+    hub.reset()
+    return hub
+
 
 MAPPED = {
     "HARBOR": {
@@ -41,6 +50,15 @@ MAPPED = {
         "training": {"Summit Ridge Accounting"},
     },
 }
+
+
+def httpx_organizations(hub, module):
+    tokens = hub.obtain_tokens()
+    response = httpx.get(
+        f"{hub.url}/api/v1/modules/{module}/organizations",
+        headers={"Authorization": f"Bearer {tokens['access_token']}"},
+    )
+    return response.json()["organizations"]
 
 
 def mappings(company) -> dict[str, dict[str, set[str]]]:
@@ -103,6 +121,25 @@ def test_a_demo_mapping_the_user_removed_is_not_made_again(hub, company, admin_u
     admin_client.post("/admin/integrations/hub/refresh/")
     assert map_demo_organizations(company=company, user=admin_user) == 0
     assert "backup" not in mappings(company)["HARBOR"]
+
+
+def test_a_site_gone_from_the_hub_is_left_out(hub, company, admin_user, admin_client):
+    quincy = next(
+        o
+        for o in httpx_organizations(hub, "rmm")
+        if o["name"] == "HARBOR DENTAL \u2013 Quincy Clinic"
+    )
+    hub.remove_organization("rmm", quincy["id"])
+    create_demo_data(company=company, actor=admin_user)
+    connect(admin_client)
+    expected = {
+        **MAPPED,
+        "HARBOR": {
+            **MAPPED["HARBOR"],
+            "rmm": MAPPED["HARBOR"]["rmm"] - {"HARBOR DENTAL \u2013 Quincy Clinic"},
+        },
+    }
+    assert mappings(company) == expected
 
 
 def test_another_company_gets_no_mappings_on_connecting(hub, company, account, admin_client):

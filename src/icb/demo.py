@@ -118,9 +118,10 @@ def map_demo_organizations(*, company: Company, user: User | None) -> int:
 
     Only for the demo: every demo account must be there under its demo name, the
     company's mappings never changed (so a mapping the user removed is never made again,
-    and nothing happens on a later refresh), and the directory must hold each organization
-    under the exact name the sandbox gives it, once. Another company, or one connected to
-    another hub, gets nothing. Never raises: connecting must not fail because of the demo.
+    and nothing happens on a later refresh), and the directory must hold the customer's
+    organization under the exact name the sandbox gives it, once (its sites too, those
+    still there). Another company, or one connected to another hub, gets nothing. Never
+    raises: connecting must not fail because of the demo.
     """
     if MappingChange.objects.for_company(company).exists():
         return 0
@@ -151,7 +152,8 @@ def map_demo_organizations(*, company: Company, user: User | None) -> int:
                     name__in=names,
                 )
             )
-            if sorted(o.name for o in found) != sorted(names):
+            counted = [o.name for o in found]
+            if counted.count(listed["name"]) != 1 or len(set(counted)) != len(counted):
                 continue  # not the sandbox's directory (or not read yet)
             changes.append(
                 CellChange(
