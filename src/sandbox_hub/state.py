@@ -95,9 +95,7 @@ class Hub:
             state = {
                 "seed": self.config.seed,
                 "organizations": self.config.organizations,
-                "tokens": export_tokens(
-                    self.oauth.store, getattr(self.oauth, "refresh_grace", 0) or 0
-                ),
+                "tokens": export_tokens(self.oauth.store, self.oauth.refresh_grace),
                 "data": self.data.export_state(),
             }
             try:

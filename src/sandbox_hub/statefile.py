@@ -1,11 +1,12 @@
 """The state file (``--state FILE``): what the hub keeps across a restart.
 
 It holds the issued tokens that can still be used (access tokens not yet expired,
-refresh tokens not yet used up), with their expiry, the changes made through the test
-controls (quantities, organizations added and removed, the hub's day if a control set
-it) and the seed and size they apply to. The generated data is not in it: the seed
-makes it again. Not kept: fault rules, request counters, sign-in sessions and
-authorization codes (a sign-in in progress during a restart starts again).
+refresh tokens not yet used or still in their grace period), with their expiry, the
+changes made through the test controls (quantities, organizations added and removed,
+the hub's day if a control set it) and the seed and size they apply to. The generated
+data is not in it: the seed makes it again. Not kept: fault rules, request counters,
+sign-in sessions and authorization codes (a sign-in in progress during a restart starts
+again).
 
 It is JSON, written to a temporary file beside it and renamed over it (so a crash
 leaves the old or the new file, never half of one), with mode 0600: it holds tokens.
@@ -67,8 +68,8 @@ def _usable(token: Token, now: float, grace: float) -> bool:
         return True
     if not token.refresh_token or token.refresh_revoked:
         return False
-    rotated_at = getattr(token, "rotated_at", None)  # a refresh token already used once
-    return rotated_at is None or now - rotated_at < grace
+    # A refresh token already used once is still good during the grace period.
+    return token.rotated_at is None or now - token.rotated_at < grace
 
 
 def export_tokens(store: OAuthStore, grace: float = 0) -> list[dict]:
