@@ -17,6 +17,10 @@ from icb.common.secrets import secret_file
 # In the data dir: the sandbox hub's tokens and test-control changes (mode 0600).
 SANDBOX_STATE_FILE = "sandbox-hub.json"
 
+# Seconds the web server gives a request before it ends its worker (gunicorn's --timeout);
+# a manual sync stays well within it (ICB_MANUAL_SYNC_SECONDS).
+WEB_TIMEOUT = 30
+
 
 def _django_setup():
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "icb.settings")
@@ -54,6 +58,8 @@ def _gunicorn_command(port: str) -> list[str]:
         f"{settings.ICB_HOST}:{port}",
         "--workers",
         settings.ICB_WEB_WORKERS,
+        "--timeout",
+        str(WEB_TIMEOUT),
         "--access-logfile",
         "-",
         # Without the OAuth callback's sign-in code (icb/access_log.py).

@@ -190,6 +190,9 @@ ICB_HUB_TIMEOUT = float(os.environ.get("ICB_HUB_TIMEOUT", "15"))
 ICB_HUB_ATTEMPTS = int(os.environ.get("ICB_HUB_ATTEMPTS", "4"))
 ICB_HUB_RETRY_BASE = float(os.environ.get("ICB_HUB_RETRY_BASE", "1"))
 ICB_HUB_MAX_RETRY_WAIT = float(os.environ.get("ICB_HUB_MAX_RETRY_WAIT", "30"))
+# A manual sync (Sync now, turning ICB on) runs in the web request: it finishes or gives
+# up within this many seconds, well under the web server's limit (icb.cli.WEB_TIMEOUT).
+ICB_MANUAL_SYNC_SECONDS = float(os.environ.get("ICB_MANUAL_SYNC_SECONDS", "20"))
 ICB_HUB_DIRECTORY_REFRESH_MINUTES = int(os.environ.get("ICB_HUB_DIRECTORY_REFRESH_MINUTES", "60"))
 # Fernet key of the hub tokens at rest; empty: generated once into the data dir.
 ICB_ENCRYPTION_KEY = os.environ.get("ICB_ENCRYPTION_KEY", "")

@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 # Units are DECIMAL(12, 2): anything at or above 10^10 cannot be stored.
 UNITS_LIMIT = Decimal(10) ** (MAX_DIGITS - DECIMAL_PLACES)
 MAPPING_INCOMPLETE_MESSAGE = "Mapping Settings Incomplete"
+# After a manual sync gave up at its time limit (and after any unexpected failure).
+KEPT_TRY_AGAIN = "the units were kept. Try again, or wait for the automatic retry."
 MODULE_GONE_MESSAGE = (
     "The module or billing type of this service no longer exists. Choose them again on "
     "the Integrated Customer Billing tab."
@@ -169,7 +171,8 @@ def apply_usage(
     try:
         usage = get_usage()
     except HubError as exc:
-        _fail_read(plan, read, exc.message, retry_after=exc.retry_after)
+        message = f"{exc.message}; {KEPT_TRY_AGAIN}" if exc.code == "deadline" else exc.message
+        _fail_read(plan, read, message, retry_after=exc.retry_after)
         return
     except Exception:  # never leave a service without a visible outcome
         log.exception("Usage read of %s for company %s failed", module_code, company.pk)

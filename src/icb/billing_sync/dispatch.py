@@ -27,6 +27,10 @@ log = logging.getLogger(__name__)
 
 # A worker that dies holding a claim loses it after this long.
 CLAIM_TTL = timedelta(minutes=30)
+# A manual sync runs in a web request, which ends within a minute whatever happens
+# (settings.ICB_MANUAL_SYNC_SECONDS, the web server's limit): its claim is short, so a
+# request ended abruptly leaves the service free again soon.
+MANUAL_CLAIM_TTL = timedelta(minutes=5)
 BATCH_SIZE = 2000
 # Batches of one group task: it reads the hub for the next batch while it writes the
 # current one; more services per company and module make more group tasks.
@@ -183,7 +187,7 @@ def claim_for_manual_sync(service: Service, *, user: User | None) -> GroupTask:
         batches_total=1,
     )
     Service.objects.filter(pk=service.pk, billing_mode=BillingMode.ICB).update(
-        sync_claim_token=token, sync_claimed_until=now + CLAIM_TTL
+        sync_claim_token=token, sync_claimed_until=now + MANUAL_CLAIM_TTL
     )
     module_id = (
         Service.objects.filter(pk=service.pk).values_list("icb_module_id", flat=True).first()

@@ -5,6 +5,7 @@ thread while the current one is written: the hub read and the database write are
 two big costs of a batch, and they wait on different things.
 
     sync_group(run_id, batches)   a group task's work (also a manual sync's batch of one)
+    fail_batch(run_id, batch, ..) a batch that failed unexpectedly, written as failed
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ from functools import partial
 from django.db import connection
 from django.utils import timezone
 
+from icb.contracts.models import SyncStatus
 from icb.hub import services as hub_services
 from icb.hub.client import HubClient, UsageResult
 from icb.tenancy.models import Company
 
-from .compute import HubRead, Plan, apply_usage, plan_batch
+from .compute import HubRead, Outcome, Plan, apply_usage, plan_batch
 from .dispatch import Batch
 from .models import SyncRun
 from .write import write_batch
@@ -116,3 +118,16 @@ def _finish(run: SyncRun, plan: Plan, reads: list, now: datetime | None) -> None
     for read, get_usage in reads:
         apply_usage(run.company, plan, read, get_usage)
     write_batch(run, plan, now or timezone.now())
+
+
+def fail_batch(run_id: int, batch: Batch, message: str, now: datetime | None = None) -> None:
+    """A planned batch whose sync failed unexpectedly (not a hub failure: those are
+    outcomes), written as failed unless it was written already: its services keep their
+    units and get the error and a retry, their claim is released and the run counts the
+    batch. For a manual sync, whose batch lists its service."""
+    run = SyncRun.objects.filter(pk=run_id, finished_at__isnull=True).first()
+    if run is None:
+        return
+    outcomes = {i: Outcome(SyncStatus.ERROR, message=message) for i in batch.service_ids}
+    errors = [{"message": message, "services": len(outcomes)}]
+    write_batch(run, Plan(batch, outcomes=outcomes, reads=[], errors=errors), now or timezone.now())

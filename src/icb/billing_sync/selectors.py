@@ -62,6 +62,21 @@ def icb_display(service: Service, mapped_modules: set[int] | None = None) -> dic
     }
 
 
+def sync_result(service: Service) -> tuple[str, str]:
+    """What a page says after a manual sync of the service: a message level (success,
+    warning, error, info) and the sentence."""
+    display = icb_display(service) or {"state": "", "message": ""}
+    if display["state"] == SyncStatus.OK:
+        return "success", f"Synced: {service.units} units."
+    if display["state"] == SyncStatus.MAPPING_INCOMPLETE:
+        return "warning", "Mapping Settings Incomplete: nothing to sync yet."
+    if display["state"] == SyncStatus.ERROR:
+        message = display["message"]
+        kept = "" if "units were kept" in message.lower() else " Units were kept."
+        return "error", f"The sync failed: {message}{kept}"
+    return "info", "Not synced yet."
+
+
 def run_list(*, company: Company) -> QuerySet[SyncRun]:
     return (
         SyncRun.objects.for_company(company).select_related("user").order_by("-started_at", "-id")

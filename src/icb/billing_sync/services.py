@@ -4,19 +4,26 @@ selectors.py."""
 
 from __future__ import annotations
 
+import logging
+
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from icb.common.errors import Conflict, InvalidInput, NotFound, ServiceError
 from icb.contracts import services as contract_services
 from icb.contracts.models import BillingMode, Service, SyncStatus
+from icb.hub import client as hub_client
 from icb.hub import services as hub_services
 from icb.hub.models import BillingType, Module
 from icb.tenancy.models import Company, User
 
+from .compute import KEPT_TRY_AGAIN
 from .dispatch import claim_for_manual_sync
-from .groups import sync_group
+from .groups import fail_batch, sync_group
 from .scheduling import next_midnight
+
+log = logging.getLogger(__name__)
 
 NOT_MAPPED_MESSAGE = (
     "Module organization is not mapped to an account. Please complete ITC Mapping found in "
@@ -118,7 +125,10 @@ def apply_icb_choice(*, service: Service, actor, module: str | None, billing_typ
 
 
 def sync_now(*, service: Service, actor: User | None) -> Service:
-    """A manual sync, run here and now; answers the service with its new state."""
+    """A manual sync, run here and now; answers the service with its new state. It runs
+    in a web request, so every hub request and wait fits in ICB_MANUAL_SYNC_SECONDS
+    (the hub client gives up when they are spent), and every way it ends is written:
+    units or an error with the units kept, the claim released, the run finished."""
     if not service.is_icb:
         raise Conflict(
             "This service is billed manually; turn on Integrated Customer Billing first."
@@ -126,7 +136,15 @@ def sync_now(*, service: Service, actor: User | None) -> Service:
     task = claim_for_manual_sync(
         service, user=actor if isinstance(actor, User) and actor.pk else None
     )
-    sync_group(task.run_id, task.batches)
+    try:
+        with hub_client.time_limit(settings.ICB_MANUAL_SYNC_SECONDS):
+            sync_group(task.run_id, task.batches)
+    except Exception:
+        log.exception("Manual sync of service %s (run %s) failed", service.pk, task.run_id)
+        for batch in task.batches:
+            fail_batch(
+                task.run_id, batch, f"An unexpected error stopped the sync; {KEPT_TRY_AGAIN}"
+            )
     return _reloaded(service)
 
 

@@ -38,13 +38,8 @@ def service_sync(request, contract_id, service_id):
     except ServiceError as exc:
         messages.error(request, exc.message)
         return _back(contract_id, service_id)
-    display = selectors.icb_display(service)
-    if display["state"] == "ok":
-        messages.success(request, f"Synced: {service.units} units.")
-    elif display["state"] == "mapping_incomplete":
-        messages.warning(request, "Mapping Settings Incomplete: nothing to sync yet.")
-    else:
-        messages.error(request, f"The sync failed: {display['message']} Units were kept.")
+    level, text = selectors.sync_result(service)
+    getattr(messages, level)(request, text)
     return _back(contract_id, service_id)
 
 

@@ -10,6 +10,8 @@ import logging
 import ssl
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -56,6 +58,51 @@ class HubUnauthorized(HubError):
             code="unauthorized",
             retryable=False,
         )
+
+
+# --- a time limit on every hub request of a piece of work -----------------------------
+
+# (deadline on time.monotonic(), the limit in seconds) of the work in progress, if any.
+_limit: ContextVar[tuple[float, float] | None] = ContextVar("hub_time_limit", default=None)
+
+
+@contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    """Bound every hub request made inside, token requests included, by one deadline:
+    each request's timeout and every wait between attempts fit in what is left, and the
+    retries stop when it has passed (HubError, code "deadline"). For work done while a
+    person waits, in a web request that the web server ends after a fixed time."""
+    token = _limit.set((time.monotonic() + seconds, seconds))
+    try:
+        yield
+    finally:
+        _limit.reset(token)
+
+
+def _time_left() -> float | None:
+    limit = _limit.get()
+    return None if limit is None else limit[0] - time.monotonic()
+
+
+def _timeout() -> float:
+    """One request's timeout: the configured one, within the time limit if any."""
+    left = _time_left()
+    timeout = float(settings.ICB_HUB_TIMEOUT)
+    return timeout if left is None else max(0.0, min(timeout, left))
+
+
+def _time_limit_error() -> HubError:
+    limit = _limit.get()
+    assert limit is not None
+    return HubError(
+        f"{settings.ICB_HUB_NAME} did not answer within {limit[1]:g} seconds", code="deadline"
+    )
+
+
+def _deadline_passed() -> HubError | None:
+    """The error to raise when the time limit has passed (None while it has not)."""
+    left = _time_left()
+    return _time_limit_error() if left is not None and left <= 0 else None
 
 
 # --- the shapes of the hub's answers -------------------------------------------------
@@ -152,7 +199,7 @@ def _oauth_client(redirect_uri: str | None = None) -> OAuth2Client:
         scope="hub.read",
         code_challenge_method="S256",
         token_endpoint_auth_method="client_secret_basic",
-        timeout=settings.ICB_HUB_TIMEOUT,
+        timeout=_timeout(),
     )
     oauth.register_compliance_hook("access_token_response", _token_endpoint_trouble)
     oauth.register_compliance_hook("refresh_token_response", _token_endpoint_trouble)
@@ -205,7 +252,9 @@ def _token_set(token: dict) -> TokenSet:
 def _oauth_failure(exc: Exception) -> HubError:
     name = settings.ICB_HUB_NAME
     if isinstance(exc, httpx.TimeoutException):
-        return HubError(f"{name} did not answer in time. Try again in a moment.")
+        return _deadline_passed() or HubError(
+            f"{name} did not answer in time. Try again in a moment."
+        )
     if isinstance(exc, httpx.TransportError):
         return HubError(
             f"{name} could not be reached at {settings.ICB_HUB_URL}. "
@@ -380,17 +429,29 @@ class HubClient:
 
     def _request(self, method: str, path: str, *, what: str, **kwargs) -> dict:
         name = settings.ICB_HUB_NAME
-        renewed = False
+        renewed = out_of_time = False
         failure: HubError | None = None
         for attempt in range(self._attempts):
             if attempt:
                 wait = settings.ICB_HUB_RETRY_BASE * (2 ** (attempt - 1))
                 if failure and failure.retry_after is not None:
                     wait = max(wait, failure.retry_after)
-                time.sleep(min(wait, settings.ICB_HUB_MAX_RETRY_WAIT))
+                wait = min(wait, settings.ICB_HUB_MAX_RETRY_WAIT)
+                left = _time_left()
+                if left is not None and wait >= left:
+                    out_of_time = True  # no time left for another attempt
+                    break
+                time.sleep(wait)
+            if _deadline_passed():
+                out_of_time = True
+                break
             try:
                 response = self._http.request(
-                    method, path, headers={"Authorization": f"Bearer {self._token}"}, **kwargs
+                    method,
+                    path,
+                    headers={"Authorization": f"Bearer {self._token}"},
+                    timeout=_timeout(),
+                    **kwargs,
                 )
             except httpx.TimeoutException:
                 failure = HubError(
@@ -437,6 +498,10 @@ class HubClient:
                     code="malformed",
                 )
                 continue
+        out_of_time = out_of_time or _deadline_passed() is not None
+        if out_of_time and (failure is None or failure.code == "timeout"):
+            # Cut short by the time limit (a rate limit or an error keeps its own reason).
+            failure = _time_limit_error()
         assert failure is not None
         raise failure
 
