@@ -29,7 +29,21 @@ class SyncRunOut(Schema):
     trigger: str
     user: str | None
     started_at: datetime.datetime
-    finished_at: datetime.datetime | None
+    finished_at: datetime.datetime | None = Field(
+        ...,
+        description="when the last batch was written, or when the run was closed as interrupted",
+    )
+    status: str = Field(
+        ...,
+        description="running, finished, or interrupted: its claims expired before every "
+        "batch was written (a worker died); its services are synced again by the next run",
+    )
+    batches_total: int
+    batches_done: int = Field(
+        ...,
+        description="batches written; of an interrupted run, "
+        "batches_total - batches_done were never written",
+    )
     changed: int
     unchanged: int
     failed: int

@@ -4,6 +4,7 @@ task in tasks.py) hands the group tasks to the workers. A manual sync claims its
 service here too. Words as in the glossary of docs/architecture.md.
 
     dispatch_due(now)          -> the group tasks to run, [GroupTask(run id, batches)]
+                                  (first closing the runs whose claims expired)
     claim_for_manual_sync(..)  -> the group task of one service, run in the request
 """
 
@@ -102,14 +103,35 @@ def _due(now: datetime) -> Q:
     )
 
 
+def close_interrupted(now: datetime) -> int:
+    """Close the runs whose claims have expired before all their batches were written
+    (their worker, or the web request of a manual sync, died): finished now, flagged
+    interrupted, batches_done left as the batches that were written. One UPDATE. Their
+    services are due again (their claims expired) and the same dispatch takes them. A
+    group task of such a run that comes back late writes only the services still holding
+    its claim (usually none: the dispatch has re-claimed them), counts those on the run
+    and leaves it closed (write.write_batch)."""
+    expired = Q(started_at__lt=now - CLAIM_TTL) | Q(
+        trigger=SyncTrigger.MANUAL, started_at__lt=now - MANUAL_CLAIM_TTL
+    )
+    return SyncRun.objects.filter(expired, finished_at__isnull=True).update(
+        finished_at=now, interrupted=True
+    )
+
+
 def dispatch_due(now: datetime | None = None) -> list[GroupTask]:
     """Claim every due ICB service and answer the group tasks that sync them: per
     (company, module), batches of at most BATCH_SIZE, at most BATCHES_PER_GROUP batches
     per group task, one run per company. Each batch is claimed with one conditional
     UPDATE that repeats the due condition, so a service claimed meanwhile by another
     dispatcher (and not expired) is never claimed twice. Overdue services (after
-    downtime) are simply due."""
+    downtime) are simply due. Runs whose claims expired unfinished are closed first."""
     now = now or timezone.now()
+    interrupted = close_interrupted(now)
+    if interrupted:
+        log.warning(
+            "Dispatch: %d sync runs closed as interrupted (their claims expired)", interrupted
+        )
     due = (
         Service.objects.filter(_due(now))
         .order_by("company_id", "icb_module_id", "id")

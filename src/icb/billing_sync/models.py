@@ -6,6 +6,7 @@ state (mode, module, billing type, status, message, last/next sync, claim) lives
 contracts.Service."""
 
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
 from icb.contracts.models import Service
@@ -28,9 +29,12 @@ class SyncRun(models.Model):
     started_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
     # A run's services are claimed in batches; it is finished when every batch has been
-    # written.
+    # written, or closed as interrupted when its claims expired first (a worker or a web
+    # request died): finished_at is then when the dispatcher closed it, and the batches
+    # not done were never written (their services are taken by the next dispatch).
     batches_total = models.PositiveIntegerField(default=0)
     batches_done = models.PositiveIntegerField(default=0)
+    interrupted = models.BooleanField(default=False)
     services_changed = models.PositiveIntegerField(default=0)
     services_unchanged = models.PositiveIntegerField(default=0)
     services_failed = models.PositiveIntegerField(default=0)
@@ -42,10 +46,30 @@ class SyncRun(models.Model):
 
     class Meta:
         ordering = ["-started_at", "-id"]
-        indexes = [models.Index(fields=["company", "-started_at"])]
+        indexes = [
+            models.Index(fields=["company", "-started_at"]),
+            # The dispatcher's look for runs whose claims expired (few rows are open).
+            models.Index(
+                fields=["started_at"],
+                condition=Q(finished_at__isnull=True),
+                name="sync_run_open_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Sync run {self.pk} ({self.trigger})"
+
+    @property
+    def status(self) -> str:
+        """running, finished or interrupted."""
+        if self.interrupted:
+            return "interrupted"
+        return "running" if self.finished_at is None else "finished"
+
+    @property
+    def batches_unfinished(self) -> int:
+        """Batches never written (of an interrupted run; of a running one, not yet)."""
+        return max(self.batches_total - self.batches_done, 0)
 
     @property
     def services_total(self) -> int:

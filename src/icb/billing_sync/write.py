@@ -137,10 +137,15 @@ def write_batch(run: SyncRun, plan: Plan, now: datetime) -> None:
         stored.services_failed += counts["error"]
         stored.services_incomplete += counts["incomplete"]
         stored.errors = (stored.errors or []) + plan.errors
-        stored.batches_done += 1
-        finished = stored.batches_done >= stored.batches_total
-        if finished:
-            stored.finished_at = now
+        # A run closed as interrupted (dispatch.close_interrupted) before this batch came
+        # back stays as it was closed: the services written here are counted, the batch
+        # stays among those not done.
+        finished = False
+        if not stored.interrupted:
+            stored.batches_done += 1
+            finished = stored.finished_at is None and stored.batches_done >= stored.batches_total
+            if finished:
+                stored.finished_at = now
         stored.save()
     if finished:
         _log_finished(stored, now)
