@@ -43,7 +43,9 @@ def test_put_sync_delete(api, service, connected, orgs, account):
     ).json()
     assert body["billing_mode"] == "icb"
     assert body["icb"]["module"] == "rmm" and body["icb"]["billing_type"] == "workstations"
-    assert body["icb"]["status"] == "never" and body["icb"]["next_sync_at"]
+    # Synced at once: nothing mapped yet.
+    assert body["icb"]["status"] == "mapping_incomplete" and body["icb"]["next_sync_at"]
+    assert body["icb"]["message"] == "Mapping Settings Incomplete"
 
     incomplete = api("post", f"/services/{service.pk}/sync").json()
     assert incomplete["icb"]["status"] == "mapping_incomplete"
@@ -122,8 +124,8 @@ def test_sync_runs(api, service, connected, orgs, account, other_company):
     from icb.billing_sync.models import SyncRun
 
     orgs.mapped(account, workstations=3)
+    # Turning ICB on syncs at once: a manual run.
     api("put", f"/services/{service.pk}/icb", {"module": "rmm", "billing_type": "workstations"})
-    api("post", f"/services/{service.pk}/sync")
     SyncRun.objects.create(company=other_company, trigger="nightly")
     page = api("get", "/sync-runs").json()
     assert page["count"] == 1

@@ -143,10 +143,14 @@ def _service(request, service_id):
 )
 def put_icb(request, service_id: int, payload: IcbIn):
     """Units then come from the hub: the sum over the organizations mapped to the
-    contract's account in `module` of their `billing_type` quantity. Allowed before a
-    mapping exists (status `mapping_incomplete` at the next sync)."""
+    contract's account in `module` of their `billing_type` quantity. When this turns
+    ICB on or changes the module or billing type, the service is synced at once, as by
+    `POST /services/{id}/sync` (within the same time limit), and the answer is its state
+    after that sync: `icb.status` `ok` (units from the hub), `mapping_incomplete` (no
+    organization mapped yet: allowed, synced once one is) or `error` (`icb.message`;
+    units kept, retried). The same choice again changes and syncs nothing."""
     require(request.user, Area.CONTRACTS, Level.MODIFY)
-    return services.enable_icb(
+    return services.enable_icb_and_sync(
         service=_service(request, service_id),
         actor=request.user,
         module=payload.module,

@@ -56,9 +56,10 @@ def resolve_icb_choice(*, company: Company, module, billing_type) -> tuple[Modul
 
 def enable_icb(*, service: Service, actor, module, billing_type) -> Service:
     """Bill the service by ICB from (module, billing type). Allowed without a mapping
-    (the service then shows "Mapping Settings Incomplete"). The first sync is the next
-    nightly one, or a manual sync. Changing the module or billing type drops any claim
-    in flight, so a sync started with the old choice writes nothing."""
+    (the service then shows "Mapping Settings Incomplete"). Its status is "never" until
+    its first sync: the pages and the API run it at once (sync_first), else the next
+    nightly one. Changing the module or billing type drops any claim in flight, so a
+    sync started with the old choice writes nothing."""
     if not hub_services.is_connected(service.company):
         raise Conflict(f"{hub_services.hub_name()} is not connected; set it up first.")
     found, kind = resolve_icb_choice(
@@ -146,6 +147,23 @@ def sync_now(*, service: Service, actor: User | None) -> Service:
                 task.run_id, batch, f"An unexpected error stopped the sync; {KEPT_TRY_AGAIN}"
             )
     return _reloaded(service)
+
+
+def sync_first(*, service: Service, actor: User | None) -> Service | None:
+    """The first sync of a service whose Integrated Customer Billing was just turned on
+    or changed (status "never": not synced since), at once: the same code as Sync now,
+    bounded alike. Answers the service after it, or None when there is nothing to sync
+    first (billed manually, or synced since)."""
+    if not service.is_icb or service.icb_status != SyncStatus.NEVER:
+        return None
+    return sync_now(service=service, actor=actor)
+
+
+def enable_icb_and_sync(*, service: Service, actor, module, billing_type) -> Service:
+    """Turn ICB on (or change its module or billing type) and, when that changed
+    anything, sync the service at once; answers it with the sync's result."""
+    service = enable_icb(service=service, actor=actor, module=module, billing_type=billing_type)
+    return sync_first(service=service, actor=actor) or service
 
 
 def _reloaded(service: Service) -> Service:

@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from icb.billing_sync import selectors as icb_selectors
 from icb.billing_sync import services as icb_services
 from icb.common.errors import InvalidInput, ServiceError
 from icb.common.forms import apply_errors
@@ -205,7 +206,7 @@ def service_create(request, contract_id):
                 service = services.service_create(
                     contract=contract, actor=request.user, **form.cleaned_data
                 )
-                icb_services.apply_icb_choice(
+                service = icb_services.apply_icb_choice(
                     service=service, actor=request.user, module=module, billing_type=billing_type
                 )
         except icb_services.IcbChoiceRefused as exc:
@@ -214,6 +215,8 @@ def service_create(request, contract_id):
             apply_errors(form, exc)
         else:
             messages.success(request, f"Service “{service.name}” was added.")
+            if module:
+                _first_sync(request, service)
             return redirect(reverse("contracts:detail", args=[contract.pk]) + "?tab=billing")
     return _render_detail(
         request,
@@ -225,6 +228,16 @@ def service_create(request, contract_id):
         icb_billing_type=billing_type,
         icb_error=icb_error,
     )
+
+
+def _first_sync(request, service) -> None:
+    """Turning Integrated Customer Billing on (or changing its choice) syncs the service
+    at once, after the form's transaction (as the sync icon does, within its time
+    limit); the result is shown with the saved message."""
+    synced = icb_services.sync_first(service=service, actor=request.user)
+    if synced is not None:
+        level, text = icb_selectors.sync_result(synced)
+        getattr(messages, level)(request, text)
 
 
 def _service_or_404(request, contract_id, service_id):
@@ -296,7 +309,7 @@ def service_detail(request, contract_id, service_id):
         try:
             with transaction.atomic():
                 service = services.service_update(service=service, actor=request.user, **changes)
-                icb_services.apply_icb_choice(
+                service = icb_services.apply_icb_choice(
                     service=service, actor=request.user, module=module, billing_type=billing_type
                 )
         except ServiceError as exc:
@@ -307,6 +320,8 @@ def service_detail(request, contract_id, service_id):
             service = _service_or_404(request, contract_id, service_id)
         else:
             messages.success(request, "The service was saved.")
+            if module:
+                _first_sync(request, service)
             return redirect(
                 "contracts:service_detail", contract_id=contract_id, service_id=service.pk
             )
