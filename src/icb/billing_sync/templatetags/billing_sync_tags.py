@@ -55,6 +55,11 @@ def icb_tab_context(
         "can_modify": allows(request.user, Area.CONTRACTS, Level.MODIFY),
     }
     if not connected:
+        if service is not None and service.is_icb:
+            # Billed by ICB still: say so, and how to go back to manual billing.
+            context["billed_by"] = " · ".join(
+                str(part) for part in (service.icb_module, service.icb_billing_type) if part
+            )
         return context
     modules = hub_selectors.module_list(company=request.company)
     mapped_ids = selectors.mapped_module_ids(
@@ -106,19 +111,25 @@ def icb_tab(
 @register.inclusion_tag("billing_sync/_icb_sync_panel.html", takes_context=True)
 def icb_sync_panel(context, service: Service) -> dict:
     """An ICB service's sync state (Last Sync, Next Sync) and its Sync now and Stop
-    buttons (for those who may modify contracts); nothing for a manual service."""
+    buttons (for those who may modify contracts); nothing for a manual service. While
+    the hub is disconnected: the last sync as known, no next sync (and why), no Sync
+    now; Stop always, so the service can go back to manual billing."""
     request = context["request"]
     display = None
+    connected = False
     if service.is_icb:
         mapped = selectors.mapped_module_ids(
             company=request.company, account_id=service.contract.account_id
         )
         display = selectors.icb_display(service, mapped)
+        connected = hub_services.is_connected(request.company)
     return {
         "service": service,
         "contract": service.contract,
         "display": display,
+        "hub_connected": connected,
         "hub_name": hub_services.hub_name(),
+        "is_admin": request.user.is_administrator,
         "can_modify": allows(request.user, Area.CONTRACTS, Level.MODIFY),
     }
 
