@@ -323,14 +323,17 @@ def _answer_lost(detail: str) -> HubError:
 def refresh_tokens(refresh_token: str) -> TokenSet:
     """New tokens for a refresh token. An answer that is garbled, cut short or cut off
     by a broken connection or a read timeout raises HubError with code
-    REFRESH_ANSWER_LOST."""
+    REFRESH_ANSWER_LOST. Under a time limit that has run out, the time limit's error
+    (code "deadline"): no time is left to try again."""
+    if out_of_time := _deadline_passed():
+        raise out_of_time
     try:
         with _oauth_client() as client:
             token = client.refresh_token(_hub_url("/oauth/token"), refresh_token=refresh_token)
     except ValueError:  # the body is not JSON: garbled or cut short
         raise _answer_lost("the answer was garbled or cut short") from None
     except httpx.ReadTimeout:
-        raise _answer_lost("no answer in time") from None
+        raise _deadline_passed() or _answer_lost("no answer in time") from None
     except (httpx.ReadError, httpx.RemoteProtocolError):
         raise _answer_lost("the connection broke before the answer arrived") from None
     except (OAuth2Error, OAuthError, httpx.HTTPError) as exc:

@@ -211,6 +211,8 @@ def _refresh(refresh_token: str) -> client.TokenSet:
             "fix it."
         ) from None
     except HubError as exc:
+        if exc.code == "deadline":  # a manual sync's time limit ran out: passing trouble
+            raise
         raise HubError(
             f"{lost.message} A second try failed too: {exc.message} If this goes on, the "
             f"connection is broken: connect {name} again to fix it.",
