@@ -38,6 +38,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "axes",
+    # Its app serves the API docs page's Swagger UI from our own static files, so the
+    # page works without internet (without the app, ninja loads it from a CDN).
+    "ninja",
     "icb.common",
     "icb.tenancy",
     "icb.crm",
