@@ -73,3 +73,24 @@ def test_cancelled_sign_in_leaves_the_switch_off(page, live_server, hub_settings
     expect(page.get_by_text("was cancelled")).to_be_visible()
     expect(page.get_by_role("switch")).to_have_attribute("aria-checked", "false")
     assert not HubConnection.objects.filter(company=company).exists()
+
+
+def test_enter_in_the_password_field_signs_in_at_the_hub(page, live_server, hub_settings):
+    """Enter submits a form with its first submit button: that must be Sign in, not
+    Cancel (which would end the connection attempt)."""
+    company = make_company("Acme MSP")
+    make_user(company, "admin@acme.test")
+    login(page, live_server, "admin@acme.test", PASSWORD)
+    page.goto(f"{live_server.url}/admin/integrations/hub/")
+    page.get_by_role("switch").click()
+    page.get_by_label("Username").fill("demo")
+    page.get_by_label("Password").fill("demo")
+    # Cancel still sits left of Sign in.
+    cancel = page.get_by_role("button", name="Cancel").bounding_box()
+    sign_in = page.get_by_role("button", name="Sign in").bounding_box()
+    assert cancel and sign_in and cancel["x"] < sign_in["x"]
+    page.get_by_label("Password").press("Enter")
+
+    page.get_by_role("button", name="Allow").click()
+    expect(page.get_by_text("Operation is completed successfully.")).to_be_visible()
+    assert HubConnection.objects.filter(company=company).exists()
