@@ -13,6 +13,11 @@ from tests.factories import make_service, make_user
 
 pytestmark = pytest.mark.django_db
 
+# Where the hub is needed but not connected: what is missing, and the link to set it up.
+REQUIRES_SETUP = (
+    "This requires a connection to Integration Hub. "
+    '<a href="/admin/integrations/hub/">Set up the connection</a>'
+)
 NOT_MAPPED = (
     "Module organization is not mapped to an account. Please complete ITC Mapping "
     "found in CRM Account, in order to utilize automated ITC billing."
@@ -34,7 +39,7 @@ def test_message_is_exactly_the_seeds():
 
 def test_without_hub_the_tab_asks_for_setup(admin_client, contract):
     html = html_of(admin_client.get(reverse("contracts:detail", args=[contract.pk])))
-    assert "Requires Integration Hub integration Set up." in html
+    assert REQUIRES_SETUP in html
     assert 'name="icb_module"' not in html
 
 

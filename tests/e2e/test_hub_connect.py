@@ -39,7 +39,10 @@ def test_connect_from_the_service_window_and_disconnect(page, live_server, hub_s
     page.get_by_role("button", name="Add", exact=True).click()
     dialog = page.get_by_role("dialog", name="Add Service")
     dialog.get_by_role("tab", name="Integrated Customer Billing").click()
-    dialog.get_by_role("link", name="Requires Integration Hub integration Set up.").click()
+    expect(dialog.get_by_role("note")).to_have_text(
+        "This requires a connection to Integration Hub. Set up the connection"
+    )
+    dialog.get_by_role("link", name="Set up the connection").click()
 
     switch = page.get_by_role("switch")
     expect(switch).to_have_attribute("aria-checked", "false")

@@ -6,6 +6,11 @@ from icb.mapping.models import Mapping
 from icb.mapping.services import CellChange, apply_changes, set_columns
 from tests.factories import make_account
 
+# Where the hub is needed but not connected: what is missing, and the link to set it up.
+REQUIRES_SETUP = (
+    "This requires a connection to Integration Hub. "
+    '<a href="/admin/integrations/hub/">Set up the connection</a>'
+)
 PAGE = "/admin/my-company/hub-settings/"
 
 
@@ -33,7 +38,7 @@ def mapped(company, admin_user, orgs, accounts):
 
 def test_not_connected_shows_requires_setup(admin_client, accounts, modules):
     html = admin_client.get(PAGE).content.decode()
-    assert "Requires Integration Hub integration Set up." in html
+    assert REQUIRES_SETUP in html
     assert 'href="/admin/integrations/hub/"' in html
     assert "data-mapping-root" not in html
 
@@ -156,7 +161,7 @@ def test_account_section_without_permission_shows_no_access(
 
 def test_account_section_not_connected_links_to_setup(admin_client, accounts, modules):
     html = section_of(admin_client.get(detail(accounts["harbor"])).content.decode())
-    assert "Requires Integration Hub integration Set up." in html
+    assert REQUIRES_SETUP in html
     assert "data-cell" not in html
 
 

@@ -19,10 +19,13 @@ class RoleForm(NoColonMixin, forms.ModelForm):
         widgets = {a.value: forms.RadioSelect(choices=Level.choices) for a in Area}
 
 
+ROLE_PLACEHOLDER = "Choose a role…"
+
+
 class UserCreateForm(NoColonMixin, forms.Form):
     email = forms.EmailField()
     full_name = forms.CharField(max_length=200, required=False, label="Full name")
-    role = forms.ModelChoiceField(queryset=Role.objects.none())
+    role = forms.ModelChoiceField(queryset=Role.objects.none(), empty_label=ROLE_PLACEHOLDER)
     password = forms.CharField(widget=forms.PasswordInput, label="Initial password", strip=False)
 
     def __init__(self, *args, company, **kwargs):
@@ -32,7 +35,7 @@ class UserCreateForm(NoColonMixin, forms.Form):
 
 class UserEditForm(NoColonMixin, forms.Form):
     full_name = forms.CharField(max_length=200, required=False, label="Full name")
-    role = forms.ModelChoiceField(queryset=Role.objects.none())
+    role = forms.ModelChoiceField(queryset=Role.objects.none(), empty_label=ROLE_PLACEHOLDER)
     is_active = forms.BooleanField(required=False, label="Active (may log in)")
 
     def __init__(self, *args, company, **kwargs):
