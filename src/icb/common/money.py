@@ -1,6 +1,6 @@
 """Money and unit arithmetic: always Decimal, two places, half-up rounding like an invoice."""
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 CENT = Decimal("0.01")
 
@@ -43,3 +43,17 @@ def to_cents(value: Decimal) -> Decimal:
 def line_amount(units: Decimal, unit_price: Decimal) -> Decimal:
     """units × unit price, rounded once at the end to the cent."""
     return to_cents(units * unit_price)
+
+
+def format_money(amount, currency: str = "") -> str:
+    """How every page shows an amount: two places, thousands grouped, then the currency
+    code: "4,905.00 USD" (the en-US rule; the API answers plain "4905.00"). Empty for no
+    amount; a value that is not a number is shown as it is."""
+    if amount is None or amount == "":
+        return ""
+    try:
+        value = to_cents(Decimal(str(amount)))
+    except InvalidOperation:
+        return str(amount)
+    text = f"{value:,.2f}"
+    return f"{text} {currency}" if currency else text
