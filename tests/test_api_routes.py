@@ -45,6 +45,8 @@ ROUTE_PERMISSIONS = {
     ("GET", "/mappings"): (Area.HUB_SETTINGS, "view"),
     ("GET", "/mappings/columns"): (Area.HUB_SETTINGS, "view"),
     ("PUT", "/mappings/columns"): (Area.HUB_SETTINGS, "view"),  # a personal preference
+    ("GET", "/mappings/columns/default"): (Area.HUB_SETTINGS, "view"),
+    ("PUT", "/mappings/columns/default"): ADMIN,  # the company's default
     ("GET", "/mappings/organizations"): (Area.HUB_SETTINGS, "view"),
     ("GET", "/mapping-changes"): (Area.HUB_SETTINGS, "view"),
     ("GET", "/accounts/{account_id}/mappings"): (Area.HUB_SETTINGS, "view"),
@@ -80,6 +82,7 @@ BODIES = {
     ("PUT", "/services/{service_id}/icb"): {"module": "{code}", "billing_type": "workstations"},
     ("POST", "/mappings/changes"): {"changes": []},
     ("PUT", "/mappings/columns"): {"modules": []},
+    ("PUT", "/mappings/columns/default"): {"modules": []},
     ("PUT", "/accounts/{account_id}/mappings"): {},
 }
 

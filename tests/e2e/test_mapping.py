@@ -61,21 +61,22 @@ def test_map_a_parent_and_a_child_choose_columns_and_save(page, live_server):
     ).click()
     expect(page.get_by_role("heading", name="Organization Mapping")).to_be_visible()
     grid = page.locator("table.mapping-grid")
+    # the default columns: the most mapped module (RMM) first, then backup, documentation
     expect(grid.get_by_role("columnheader")).to_have_text(
-        ["Account", "Backup", "Documentation", "Phishing Training"]
+        ["Account", "RMM", "Backup", "Documentation"]
     )
 
     # the column chooser: a fourth column is refused; swap one and apply
     page.get_by_role("button", name="Choose columns").click()
     dialog = page.get_by_role("dialog", name="Choose columns")
-    dialog.get_by_label("RMM").click()  # a fourth: refused
+    dialog.get_by_label("Phishing Training").click()  # a fourth: refused
     expect(dialog.get_by_role("alert")).to_contain_text("at most three columns")
-    expect(dialog.get_by_label("RMM")).not_to_be_checked()
-    dialog.get_by_label("Phishing Training").uncheck()
-    dialog.get_by_label("RMM").check()
+    expect(dialog.get_by_label("Phishing Training")).not_to_be_checked()
+    dialog.get_by_label("Documentation").uncheck()
+    dialog.get_by_label("Phishing Training").check()
     dialog.get_by_role("button", name="Apply").click()
     expect(grid.get_by_role("columnheader")).to_have_text(
-        ["Account", "Backup", "Documentation", "RMM"]
+        ["Account", "Backup", "Phishing Training", "RMM"]
     )
 
     # pick a parent with the mouse and its child with the keyboard
@@ -175,3 +176,68 @@ def test_a_conflicting_save_is_refused_naming_the_account_and_keeps_the_changes(
     search.fill("Cedar")
     expect(listbox.get_by_role("option")).to_have_count(1)
     expect(listbox.get_by_role("option", name="Cedar Law R-200")).to_contain_text("Other Client")
+
+
+def test_recent_mapping_changes_follow_each_save_and_name_the_module(page, live_server):
+    company, harbor = setup_company()
+    login(page, live_server, "admin@acme.test", PASSWORD)
+    page.goto(f"{live_server.url}/admin/crm/accounts/{harbor.pk}/?tab=icb")
+    section = page.locator("#itc-integrations-mapping")
+    history = section.locator("details.mapping-history")
+    expect(history).to_be_hidden()  # nothing changed yet
+
+    section.get_by_role("button", name="Not mapped: RMM for Harbor Dental Group").click()
+    search = page.get_by_label("Search RMM organizations for Harbor Dental Group")
+    search.fill("Harbor")
+    page.get_by_role("listbox").get_by_role("option", name="Harbor Dental R-100").click()
+    search.press("Escape")
+    section.get_by_role("button", name="Save mapping").click()
+    expect(section.get_by_text("Organization mapping saved.")).to_be_visible()
+
+    # without a reload, the list shows the change, with the module's name
+    expect(history).to_be_visible()
+    history.locator("summary").click()
+    items = history.get_by_role("listitem")
+    expect(items).to_have_count(1)
+    expect(items.first).to_contain_text("admin@acme.test added Harbor Dental R-100 in RMM")
+    expect(items.first).not_to_contain_text("(rmm)")
+
+    section.get_by_role("button", name="Remove Harbor Dental (R-100)").click()
+    section.get_by_role("button", name="Save mapping").click()
+    expect(items).to_have_count(2)
+    expect(items.first).to_contain_text("admin@acme.test removed Harbor Dental R-100 in RMM")
+
+
+def test_an_administrator_sets_the_companys_default_columns(page, live_server, browser):
+    company, harbor = setup_company()
+    role = make_role(company, "Mapping viewer", hub_settings=Level.VIEW, crm_accounts=Level.VIEW)
+    make_user(company, "viewer@acme.test", role=role)
+    login(page, live_server, "admin@acme.test", PASSWORD)
+    page.goto(f"{live_server.url}{PAGE}")
+    grid = page.locator("table.mapping-grid")
+    page.get_by_role("button", name="Choose columns").click()
+    dialog = page.get_by_role("dialog", name="Choose columns")
+    expect(dialog).to_contain_text("Company default: RMM, Backup, Documentation")
+    dialog.get_by_label("Backup").uncheck()
+    dialog.get_by_label("Documentation").uncheck()
+    dialog.get_by_label("Phishing Training").check()
+    dialog.get_by_role("button", name="Make the company default").click()
+    expect(grid.get_by_role("columnheader")).to_have_text(["Account", "Phishing Training", "RMM"])
+
+    # another user who chose no columns sees the company's default, and no such button
+    other = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        viewer_page = other.new_page()
+        login(viewer_page, live_server, "viewer@acme.test", PASSWORD)
+        viewer_page.goto(f"{live_server.url}{PAGE}")
+        expect(viewer_page.locator("table.mapping-grid").get_by_role("columnheader")).to_have_text(
+            ["Account", "Phishing Training", "RMM"]
+        )
+        viewer_page.get_by_role("button", name="Choose columns").click()
+        viewer_dialog = viewer_page.get_by_role("dialog", name="Choose columns")
+        expect(viewer_dialog).to_contain_text("(chosen by an administrator)")
+        expect(viewer_dialog.get_by_role("button", name="Make the company default")).to_have_count(
+            0
+        )
+    finally:
+        other.close()

@@ -1,8 +1,9 @@
 import pytest
+from django.test import Client
 
-from icb.mapping.models import Mapping, MappingChange, MappingColumns
+from icb.mapping.models import DefaultMappingColumns, Mapping, MappingChange, MappingColumns
 from tests.clients import bearer
-from tests.factories import make_account, make_company, make_module, make_org
+from tests.factories import make_account, make_company, make_module, make_org, make_role, make_user
 
 GRID = "/api/v1/mappings"
 CHANGES = "/api/v1/mappings/changes"
@@ -184,8 +185,8 @@ def test_grid_filters_paginates_and_limits_columns(api, company, orgs, accounts)
     assert [i["account"]["code"] for i in api.get(GRID, {"active": "false"}).json()["items"]] == [
         "OLD"
     ]
-    # default columns: the first three modules by name
-    assert api.get(GRID).json()["modules"] == ["backup", "docs", "phish"]
+    # default columns: the most mapped module first, then RMM, backup, documentation
+    assert api.get(GRID).json()["modules"] == ["rmm", "backup", "docs"]
 
 
 def test_grid_refuses_a_fourth_or_unknown_column(api, orgs):
@@ -203,20 +204,52 @@ def test_grid_query_count_does_not_grow_with_rows(
         account = make_account(company, f"Client {i:03}", f"C{i:03}")
         org = make_org(rmm, f"O-{i}", f"Org {i}")
         Mapping.objects.create(company=company, account=account, module=rmm, organization=org)
-    # token lookup and its last-used update, modules, columns, count, page, mappings
-    with django_assert_max_num_queries(8):
+    # token lookup and its last-used update, modules, the user's columns, the company's
+    # default and the mapping counts (for the default columns), count, page, mappings
+    with django_assert_max_num_queries(10):
         answer = api.get(GRID)
     assert len(answer.json()["items"]) == 50
 
 
 def test_columns_are_stored_per_user(api, admin_user, modules):
-    assert api.get(COLUMNS).json() == {"modules": ["backup", "docs", "phish"]}
+    assert api.get(COLUMNS).json() == {"modules": ["rmm", "backup", "docs"]}
     assert put(api, COLUMNS, {"modules": ["rmm"]}).json() == {"modules": ["rmm"]}
     assert api.get(COLUMNS).json() == {"modules": ["rmm"]}
     assert api.get(GRID).json()["modules"] == ["rmm"]
     answer = put(api, COLUMNS, {"modules": ["rmm", "backup", "docs", "phish"]})
     assert answer.status_code == 422 and "modules" in answer.json()["errors"]
     assert MappingColumns.objects.get(user=admin_user).module_codes == ["rmm"]
+
+
+def test_an_administrator_sets_the_companys_default_columns(api, company, modules):
+    default = "/api/v1/mappings/columns/default"
+    assert api.get(default).json() == {"modules": ["rmm", "backup", "docs"], "chosen": False}
+    answer = put(api, default, {"modules": ["phish", "rmm"]})
+    assert answer.status_code == 200
+    assert answer.json() == {"modules": ["phish", "rmm"], "chosen": True}
+    # every user who chose no columns of their own sees them, a new one too
+    viewer = make_user(
+        company, "viewer@acme.test", role=make_role(company, "Viewer", hub_settings="view")
+    )
+    as_viewer = bearer(Client(), viewer)
+    assert as_viewer.get(COLUMNS).json() == {"modules": ["phish", "rmm"]}
+    assert as_viewer.get(GRID).json()["modules"] == ["phish", "rmm"]
+    # a user's own choice still wins, and choosing none goes back to the default
+    assert put(as_viewer, COLUMNS, {"modules": ["docs"]}).status_code == 200
+    assert as_viewer.get(GRID).json()["modules"] == ["docs"]
+    assert put(as_viewer, COLUMNS, {"modules": []}).status_code == 200
+    assert as_viewer.get(GRID).json()["modules"] == ["phish", "rmm"]
+    # only an administrator sets the default; the rules of a user's columns apply
+    refused = put(as_viewer, default, {"modules": ["docs"]})
+    assert refused.status_code == 403 and refused.json()["code"] == "forbidden"
+    too_many = put(api, default, {"modules": ["rmm", "backup", "docs", "phish"]})
+    assert too_many.status_code == 422 and "modules" in too_many.json()["errors"]
+    assert DefaultMappingColumns.objects.get(company=company).module_codes == ["phish", "rmm"]
+    # none: back to the most mapped modules
+    assert put(api, default, {"modules": []}).json() == {
+        "modules": ["rmm", "backup", "docs"],
+        "chosen": False,
+    }
 
 
 def test_picker_endpoint_tells_where_an_organization_is_mapped(api, orgs, accounts):
@@ -244,6 +277,7 @@ def test_change_history(api, orgs, accounts, admin_user):
         ("removed", "R-100", admin_user.email),
         ("added", "R-100", admin_user.email),
     ]
+    assert {(c["module"], c["module_name"]) for c in page["items"]} == {("rmm", "RMM")}
     assert MappingChange.objects.count() == 2
 
 

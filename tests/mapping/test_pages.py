@@ -103,7 +103,8 @@ def test_page_query_count_is_constant(
             module=rmm,
             organization=make_org(rmm, f"O-{i}", f"Org {i}"),
         )
-    with django_assert_max_num_queries(12):
+    # 12, and two for the company's default columns (its stored choice, mapping counts)
+    with django_assert_max_num_queries(14):
         assert admin_client.get(PAGE).status_code == 200
 
 
@@ -140,6 +141,23 @@ def test_account_section_shows_every_module_and_is_editable(
     assert "Save mapping" in html and "data-open-picker" in html
     assert "Recent mapping changes" in html
     assert "admin@acme.test added Harbor Dental East" in html
+    # the module by its name, not its code
+    assert '<span class="mono">R-101</span> in RMM</li>' in html
+    assert "(rmm)" not in html
+
+
+def test_the_column_chooser_offers_the_company_default_to_administrators_only(
+    admin_client, client, viewer, connected, mapped
+):
+    html = admin_client.get(PAGE).content.decode()
+    assert 'data-default-url="/api/v1/mappings/columns/default"' in html
+    assert ">Make the company default</button>" in html
+    assert "Company default: RMM, Backup, Documentation" in html
+    assert "the modules with the most mappings" in html
+    client.force_login(viewer)
+    html = client.get(PAGE).content.decode()
+    assert "data-default-url" not in html and "Make the company default" not in html
+    assert "Company default: RMM, Backup, Documentation" in html
 
 
 def test_account_section_is_read_only_for_view_users(client, viewer, connected, mapped, accounts):

@@ -4,7 +4,7 @@ from icb.common.errors import Conflict, InvalidInput
 from icb.mapping import selectors, services
 from icb.mapping.models import Mapping, MappingChange, MappingColumns
 from icb.mapping.services import CellChange
-from tests.factories import make_account, make_company, make_module, make_org
+from tests.factories import make_account, make_company, make_mapping, make_module, make_org
 
 
 def save(company, user, *changes):
@@ -215,14 +215,33 @@ def test_replace_account_mappings_touches_only_the_modules_named(
     assert "backup" in exc.value.errors
 
 
-def test_columns_default_to_the_first_three_modules_and_are_remembered(admin_user, modules):
+def test_columns_default_to_rmm_backup_documentation_and_are_remembered(admin_user, modules):
     all_modules = selectors.mapping_modules(company=admin_user.company)
     assert [m.code for m in all_modules] == ["backup", "docs", "phish", "rmm"]
+    # nothing mapped yet: RMM (the most used), backup, documentation; not by name
     first = selectors.chosen_columns(user=admin_user, modules=all_modules)
-    assert [m.code for m in first] == ["backup", "docs", "phish"]
-    services.set_columns(user=admin_user, modules=["rmm", "backup"])
+    assert [m.code for m in first] == ["rmm", "backup", "docs"]
+    services.set_columns(user=admin_user, modules=["phish", "backup"])
     chosen = selectors.chosen_columns(user=admin_user, modules=all_modules)
-    assert [m.code for m in chosen] == ["rmm", "backup"]
+    assert [m.code for m in chosen] == ["phish", "backup"]
+
+
+def test_default_columns_are_the_most_mapped_modules(admin_user, company, modules):
+    account = make_account(company, "Harbor Dental Group", "HARBOR")
+    for i in range(3):
+        make_mapping(account, make_org(modules["phish"], f"P-{i}", f"Phish {i}"))
+    for i in range(2):
+        make_mapping(account, make_org(modules["docs"], f"D-{i}", f"Docs {i}"))
+    all_modules = selectors.mapping_modules(company=company)
+    columns = selectors.chosen_columns(user=admin_user, modules=all_modules)
+    assert [m.code for m in columns] == ["phish", "docs", "rmm"]
+
+
+def test_the_companys_default_columns_skip_modules_gone_from_the_hub(admin_user, company, modules):
+    services.set_default_columns(company=company, actor=admin_user, modules=["phish", "docs"])
+    all_modules = [m for m in selectors.mapping_modules(company=company) if m.code != "docs"]
+    columns = selectors.chosen_columns(user=admin_user, modules=all_modules)
+    assert [m.code for m in columns] == ["phish"]
 
 
 @pytest.mark.parametrize(

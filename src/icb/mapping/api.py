@@ -16,7 +16,7 @@ from icb.crm.selectors import account_get
 from icb.hub.api import OrganizationOut
 from icb.hub.selectors import module_get
 from icb.tenancy.models import Area, Level
-from icb.tenancy.permissions import require
+from icb.tenancy.permissions import require, require_administrator
 
 from . import selectors, services
 
@@ -71,6 +71,17 @@ class ColumnsOut(Schema):
     modules: list[str]
 
 
+class DefaultColumnsOut(Schema):
+    modules: list[str] = Field(
+        ..., description="The module columns a user who chose none sees on the mapping page."
+    )
+    chosen: bool = Field(
+        ...,
+        description="Whether an administrator chose them; if not, they are the modules with "
+        "the most mappings.",
+    )
+
+
 class PickerOrganization(OrganizationOut):
     depth: int
     mapped_to: MappedAccount | None
@@ -84,6 +95,7 @@ class ChangeOut(Schema):
     account_id: int
     account_name: str
     module: str
+    module_name: str = Field(..., description="The module's name (its code if it is gone).")
     organization_id: str
     organization_name: str
     action: str
@@ -167,9 +179,35 @@ def get_columns(request):
 
 @router.put("/mappings/columns", response=ColumnsOut)
 def put_columns(request, payload: ColumnsIn):
-    """Remember the user's module columns (at most three)."""
+    """Remember the user's module columns (at most three); none means the company's
+    default columns."""
     require(request.user, Area.HUB_SETTINGS, Level.VIEW)
     return {"modules": services.set_columns(user=request.user, modules=payload.modules)}
+
+
+def _default_columns(company) -> dict:
+    modules = selectors.mapping_modules(company=company)
+    columns, chosen = selectors.company_default_columns(company=company, modules=modules)
+    return {"modules": [m.code for m in columns], "chosen": chosen}
+
+
+@router.get("/mappings/columns/default", response=DefaultColumnsOut)
+def get_default_columns(request):
+    """The company's default module columns: those an administrator chose, else the
+    three modules with the most mappings."""
+    require(request.user, Area.HUB_SETTINGS, Level.VIEW)
+    return _default_columns(request.company)
+
+
+@router.put("/mappings/columns/default", response=DefaultColumnsOut)
+def put_default_columns(request, payload: ColumnsIn):
+    """Set the company's default module columns (administrators; at most three). An
+    empty list goes back to the most mapped modules. A user's own choice still wins."""
+    require_administrator(request.user)
+    services.set_default_columns(
+        company=request.company, actor=request.user, modules=payload.modules
+    )
+    return _default_columns(request.company)
 
 
 @router.get("/mappings/organizations", response=PickerPage)
@@ -206,18 +244,20 @@ def mapping_changes(
     result = paginate(
         selectors.mapping_changes(company=request.company, account_id=account_id), page, page_size
     )
+    changes = selectors.name_modules(result.items, company=request.company)
     items = [
         {
             "account_id": c.account_id,
             "account_name": c.account.name,
             "module": c.module_code,
+            "module_name": c.module_name,
             "organization_id": c.organization_external_id,
             "organization_name": c.organization_name,
             "action": c.action,
             "user": c.user.email if c.user else None,
             "changed_at": c.changed_at,
         }
-        for c in result.items
+        for c in changes
     ]
     return {
         "items": items,

@@ -62,12 +62,29 @@ class MappingChange(models.Model):
 
 
 class MappingColumns(models.Model):
-    """The module columns a user chose for the mapping page (at most three)."""
+    """The module columns a user chose for the mapping page (at most three); none stored,
+    or an empty list, means the company's default columns."""
 
     user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="mapping_columns")
     module_codes = models.JSONField(default=list)
 
     objects = UserOwnedQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return ", ".join(self.module_codes)
+
+
+class DefaultMappingColumns(models.Model):
+    """The module columns an administrator chose as the company's default for the
+    mapping page (at most three). A user's own choice wins over it; without it, the
+    modules with the most mappings are shown."""
+
+    company = models.OneToOneField(Company, on_delete=models.CASCADE, related_name="+")
+    module_codes = models.JSONField(default=list)
+    updated_at = models.DateTimeField(default=timezone.now)
+    updated_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
+
+    objects = CompanyQuerySet.as_manager()
 
     def __str__(self) -> str:
         return ", ".join(self.module_codes)

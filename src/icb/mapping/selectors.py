@@ -1,7 +1,7 @@
 """Reading mappings: the grid of the mapping page, one account's mappings, the picker's
 organizations (with the account each one is mapped to), and the change history."""
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from icb.common.pagination import Page, paginate
 from icb.crm.models import Account
@@ -10,10 +10,13 @@ from icb.hub.models import Module, Organization
 from icb.hub.selectors import organization_search
 from icb.tenancy.models import Company, User
 
-from .models import Mapping, MappingChange, MappingColumns
+from .models import DefaultMappingColumns, Mapping, MappingChange, MappingColumns
 
 MAX_COLUMNS = 3
 GRID_PAGE_SIZE = 50
+# On a fresh install (nothing mapped yet) the columns an MSP maps first: RMM, backup,
+# documentation (by their usual module codes), then the others by name.
+FIRST_MODULES = ("rmm", "backup", "bcdr", "docs", "documentation", "it_docs")
 
 
 def organization_out(org: Organization) -> dict:
@@ -42,13 +45,66 @@ def mapping_modules(*, company: Company) -> list[Module]:
     )
 
 
-def chosen_columns(*, user: User, modules: list[Module]) -> list[Module]:
-    """The user's chosen module columns (those still present), else the first three."""
+def _present(codes, modules: list[Module]) -> list[Module]:
+    """The modules named by stored codes that are still present, in the stored order."""
     by_code = {m.code: m for m in modules}
+    chosen = [by_code[c] for c in codes or [] if isinstance(c, str) and c in by_code]
+    return list(dict.fromkeys(chosen))[:MAX_COLUMNS]
+
+
+def company_default_codes(*, company: Company) -> list[str]:
+    """The module codes an administrator set as the company's default columns ([] if
+    none)."""
+    stored = DefaultMappingColumns.objects.for_company(company).values_list(
+        "module_codes", flat=True
+    )
+    return list(next(iter(stored), None) or [])
+
+
+def most_mapped_columns(*, company: Company, modules: list[Module]) -> list[Module]:
+    """The three modules with the most mappings; ties (a fresh install: all at zero) go
+    to RMM, backup and documentation first, then by name."""
+    counts = dict(
+        Mapping.objects.for_company(company)
+        .values_list("module_id")
+        .annotate(n=Count("id"))
+        .values_list("module_id", "n")
+    )
+
+    def rank(module: Module):
+        first = FIRST_MODULES.index(module.code) if module.code in FIRST_MODULES else 99
+        return (-counts.get(module.pk, 0), first, module.name.lower(), module.code)
+
+    return sorted(modules, key=rank)[:MAX_COLUMNS]
+
+
+def company_default_columns(
+    *, company: Company, modules: list[Module]
+) -> tuple[list[Module], bool]:
+    """The company's default columns, and whether an administrator chose them: their
+    choice (its modules still present), else the most mapped modules."""
+    chosen = _present(company_default_codes(company=company), modules)
+    if chosen:
+        return chosen, True
+    return most_mapped_columns(company=company, modules=modules), False
+
+
+def default_columns(*, company: Company, modules: list[Module]) -> list[Module]:
+    return company_default_columns(company=company, modules=modules)[0]
+
+
+def chosen_columns(
+    *, user: User, modules: list[Module], default: list[Module] | None = None
+) -> list[Module]:
+    """The user's own module columns (those still present), else the company's default
+    (`default` if the caller has it already)."""
     stored = MappingColumns.objects.filter(user=user).values_list("module_codes", flat=True)
-    codes = next(iter(stored), None) or []
-    chosen = [by_code[c] for c in codes if isinstance(c, str) and c in by_code][:MAX_COLUMNS]
-    return chosen or modules[:MAX_COLUMNS]
+    chosen = _present(next(iter(stored), None), modules)
+    if chosen or user.company is None:
+        return chosen
+    if default is not None:
+        return default
+    return default_columns(company=user.company, modules=modules)
 
 
 def mappings_by_account(*, account_ids: list[int], modules: list[Module]) -> dict[int, dict]:
@@ -154,6 +210,31 @@ def mapping_changes(*, company: Company, account_id: int | None = None) -> Query
     if account_id is not None:
         changes = changes.filter(account_id=account_id)
     return changes.order_by("-changed_at", "-id")
+
+
+def module_names(*, company: Company) -> dict[str, str]:
+    """{module code: name} of every module the company's hub reported (removed ones
+    too: a change names its module by code, and keeps it after the module is gone)."""
+    return dict(Module.objects.for_company(company).values_list("code", "name"))
+
+
+def name_modules(changes, *, company: Company) -> list[MappingChange]:
+    """The changes, each with `module_name` (the module's name; its code if the
+    directory no longer has it). One query."""
+    names = module_names(company=company)
+    changes = list(changes)
+    for change in changes:
+        change.module_name = names.get(change.module_code, change.module_code)  # type: ignore[attr-defined]
+    return changes
+
+
+RECENT_CHANGES = 10
+
+
+def recent_changes(*, account: Account) -> list[MappingChange]:
+    """The account's latest mapping changes, newest first, their modules named."""
+    changes = mapping_changes(company=account.company, account_id=account.pk)[:RECENT_CHANGES]
+    return name_modules(changes, company=account.company)
 
 
 def mapped_elsewhere(*, organization_ids: list[int], account_id: int) -> list[Mapping]:

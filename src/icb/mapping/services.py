@@ -17,7 +17,13 @@ from icb.crm.models import Account
 from icb.hub.models import Module, Organization, OrganizationStatus
 from icb.tenancy.models import Company, User
 
-from .models import Mapping, MappingChange, MappingChangeAction, MappingColumns
+from .models import (
+    DefaultMappingColumns,
+    Mapping,
+    MappingChange,
+    MappingChangeAction,
+    MappingColumns,
+)
 from .selectors import MAX_COLUMNS, mapping_modules
 
 MAX_CELLS = 2000
@@ -344,17 +350,36 @@ def replace_account_mappings(
     )
 
 
-def set_columns(*, user: User, modules: list[str]) -> list[str]:
-    """Store the user's module columns for the mapping page: at most three, known ones."""
+def _check_columns(company: Company | None, modules: list[str]) -> list[str]:
+    """Module columns as stored: at most three, each once, each a module of the company."""
     if len(modules) > MAX_COLUMNS:
         raise InvalidInput(f"Choose at most {MAX_COLUMNS} columns.", field="modules")
     if len(set(modules)) != len(modules):
         raise InvalidInput("A module is chosen twice.", field="modules")
     known: set[str] = set()  # a user of no company knows no module
-    if user.company is not None:
-        known = {m.code for m in mapping_modules(company=user.company)}
+    if company is not None:
+        known = {m.code for m in mapping_modules(company=company)}
     for code in modules:
         if code not in known:
             raise InvalidInput(f"Unknown module “{code}”.", field="modules")
-    MappingColumns.objects.update_or_create(user=user, defaults={"module_codes": list(modules)})
     return list(modules)
+
+
+def set_columns(*, user: User, modules: list[str]) -> list[str]:
+    """Store the user's module columns for the mapping page: at most three, known ones.
+    None chosen means the company's default columns."""
+    codes = _check_columns(user.company, modules)
+    MappingColumns.objects.update_or_create(user=user, defaults={"module_codes": codes})
+    return codes
+
+
+def set_default_columns(*, company: Company, actor: User, modules: list[str]) -> list[str]:
+    """Store the company's default module columns (what a user who chose none sees):
+    at most three, known ones; none chosen means the most mapped modules. Only an
+    administrator sets them (the caller checks)."""
+    codes = _check_columns(company, modules)
+    DefaultMappingColumns.objects.update_or_create(
+        company=company,
+        defaults={"module_codes": codes, "updated_at": timezone.now(), "updated_by": actor},
+    )
+    return codes

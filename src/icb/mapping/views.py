@@ -30,7 +30,10 @@ def mapping_page(request):
     if context["connected"]:
         filter_form = AccountFilterForm(request.GET)
         modules = selectors.mapping_modules(company=company)
-        columns = selectors.chosen_columns(user=request.user, modules=modules)
+        defaults, default_chosen = selectors.company_default_columns(
+            company=company, modules=modules
+        )
+        columns = selectors.chosen_columns(user=request.user, modules=modules, default=defaults)
         page, mappings = selectors.mapping_grid(
             company=company,
             modules=columns,
@@ -45,6 +48,10 @@ def mapping_page(request):
                 "column_codes": [m.code for m in columns],
                 "page": page,
                 "max_columns": selectors.MAX_COLUMNS,
+                "default_columns": defaults,
+                "default_chosen": default_chosen,
+                "own_columns": columns != defaults,
+                "may_set_default": request.user.is_administrator,
                 "rows": [
                     {"account": a, "cells": _cells(a.pk, columns, mappings)} for a in page.items
                 ],
@@ -69,7 +76,5 @@ def account_section(request, account: Account) -> dict:
         modules = selectors.mapping_modules(company=account.company)
         mappings = selectors.mappings_by_account(account_ids=[account.pk], modules=modules)
         section["cells"] = _cells(account.pk, modules, mappings)
-        section["changes"] = list(
-            selectors.mapping_changes(company=account.company, account_id=account.pk)[:10]
-        )
+        section["changes"] = selectors.recent_changes(account=account)
     return section

@@ -250,10 +250,30 @@
       });
       self.changed();
       self.say("Organization mapping saved.");
+      self.refreshHistory();
     }).catch(function () {
       self.saveButton.disabled = false;
       self.say("The server could not be reached. Nothing was saved; try again.", true);
     });
+  };
+
+  // The account section's "Recent mapping changes": read again from the page as the
+  // server renders it now (the same words and times as on a fresh load), kept open.
+  Root.prototype.refreshHistory = function () {
+    var history = this.node.querySelector("[data-mapping-history]");
+    if (!history) { return; }
+    fetch(window.location.href, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+      .then(function (response) {
+        if (!response.ok) { throw new Error("HTTP " + response.status); }
+        return response.text();
+      }).then(function (html) {
+        var fresh = new DOMParser().parseFromString(html, "text/html")
+          .querySelector("[data-mapping-history]");
+        if (!fresh) { return; }
+        var list = history.querySelector("ul");
+        list.replaceWith(document.importNode(fresh.querySelector("ul"), true));
+        history.hidden = fresh.hidden;
+      }).catch(function () { /* the list stays as it was; the save itself succeeded */ });
   };
 
   // Errors name fields like "changes.3.add": outline the cells they are about.
@@ -484,25 +504,45 @@
         say("");
       }
     });
-    dialog.querySelector("[data-columns-apply]").addEventListener("click", function () {
-      var modules = boxes().filter(function (b) { return b.checked; }).map(function (b) { return b.value; });
-      if (modules.length > max) { say("You can choose at most three columns."); return; }
-      if (anyDirty() && !window.confirm("Your unsaved mapping changes will be lost. Apply the columns anyway?")) {
-        return;
-      }
-      fetch(dialog.getAttribute("data-columns-url"), {
+    function put(url, modules) {
+      return fetch(url, {
         method: "PUT", credentials: "same-origin",
         headers: { "Content-Type": "application/json", "X-CSRFToken": dialog.getAttribute("data-csrf"),
                    "Accept": "application/json" },
         body: JSON.stringify({ modules: modules })
       }).then(function (response) {
         return response.json().catch(function () { return {}; }).then(function (body) {
-          if (!response.ok) { say(body.detail || "The columns could not be stored."); return; }
-          skipUnloadWarning = true;
-          window.location.reload();
+          if (!response.ok) { throw new Error(body.detail || "The columns could not be stored."); }
+          return body;
         });
-      }).catch(function () { say("The server could not be reached."); });
-    });
+      });
+    }
+    // Apply stores the user's own columns (none: the company's default). "Make the
+    // company default" (administrators) stores the company's default, which every user
+    // who chose none sees, and makes the administrator one of them.
+    function store(asDefault) {
+      var modules = boxes().filter(function (b) { return b.checked; }).map(function (b) { return b.value; });
+      if (modules.length > max) { say("You can choose at most three columns."); return; }
+      if (anyDirty() && !window.confirm("Your unsaved mapping changes will be lost. Apply the columns anyway?")) {
+        return;
+      }
+      var own = dialog.getAttribute("data-columns-url");
+      var done = asDefault
+        ? put(dialog.getAttribute("data-default-url"), modules).then(function () { return put(own, []); })
+        : put(own, modules);
+      done.then(function () {
+        skipUnloadWarning = true;
+        window.location.reload();
+      }).catch(function (error) {
+        say(error && error.message && error.message !== "Failed to fetch" ? error.message
+            : "The server could not be reached.");
+      });
+    }
+    dialog.querySelector("[data-columns-apply]").addEventListener("click", function () { store(false); });
+    var setDefault = dialog.querySelector("[data-columns-set-default]");
+    if (setDefault) {
+      setDefault.addEventListener("click", function () { store(true); });
+    }
   }
 
   function anyDirty() {
