@@ -244,20 +244,20 @@ def mapping_changes(
     result = paginate(
         selectors.mapping_changes(company=request.company, account_id=account_id), page, page_size
     )
-    changes = selectors.name_modules(result.items, company=request.company)
+    names = selectors.module_names(company=request.company)
     items = [
         {
             "account_id": c.account_id,
             "account_name": c.account.name,
             "module": c.module_code,
-            "module_name": c.module_name,
+            "module_name": names.get(c.module_code, c.module_code),
             "organization_id": c.organization_external_id,
             "organization_name": c.organization_name,
             "action": c.action,
             "user": c.user.email if c.user else None,
             "changed_at": c.changed_at,
         }
-        for c in changes
+        for c in result.items
     ]
     return {
         "items": items,

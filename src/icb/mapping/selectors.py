@@ -218,23 +218,12 @@ def module_names(*, company: Company) -> dict[str, str]:
     return dict(Module.objects.for_company(company).values_list("code", "name"))
 
 
-def name_modules(changes, *, company: Company) -> list[MappingChange]:
-    """The changes, each with `module_name` (the module's name; its code if the
-    directory no longer has it). One query."""
-    names = module_names(company=company)
-    changes = list(changes)
-    for change in changes:
-        change.module_name = names.get(change.module_code, change.module_code)  # type: ignore[attr-defined]
-    return changes
-
-
 RECENT_CHANGES = 10
 
 
 def recent_changes(*, account: Account) -> list[MappingChange]:
-    """The account's latest mapping changes, newest first, their modules named."""
-    changes = mapping_changes(company=account.company, account_id=account.pk)[:RECENT_CHANGES]
-    return name_modules(changes, company=account.company)
+    """The account's latest mapping changes, newest first."""
+    return list(mapping_changes(company=account.company, account_id=account.pk)[:RECENT_CHANGES])
 
 
 def mapped_elsewhere(*, organization_ids: list[int], account_id: int) -> list[Mapping]:

@@ -77,4 +77,5 @@ def account_section(request, account: Account) -> dict:
         mappings = selectors.mappings_by_account(account_ids=[account.pk], modules=modules)
         section["cells"] = _cells(account.pk, modules, mappings)
         section["changes"] = selectors.recent_changes(account=account)
+        section["module_names"] = selectors.module_names(company=account.company)
     return section
