@@ -1,6 +1,8 @@
 """Form helpers shared by every page."""
 
-from icb.common.errors import ServiceError
+from collections.abc import Callable
+
+from icb.common.errors import InvalidInput, ServiceError
 
 
 def apply_errors(form, exc: ServiceError, aliases: dict | None = None) -> None:
@@ -11,6 +13,42 @@ def apply_errors(form, exc: ServiceError, aliases: dict | None = None) -> None:
         name = aliases.get(field, field)
         for message in messages:
             form.add_error(name if name in form.fields else None, message)
+
+
+def posted_values(form) -> dict:
+    """What a bound form was given, per field: the cleaned value where the form accepted
+    it, else the value as posted (for a service to judge the same input)."""
+    cleaned = getattr(form, "cleaned_data", {})
+    values = {}
+    for name, field in form.fields.items():
+        if name in cleaned:
+            values[name] = cleaned[name]
+        elif not field.disabled:
+            values[name] = field.widget.value_from_datadict(
+                form.data, form.files, form.add_prefix(name)
+            )
+    return values
+
+
+def add_service_errors(form, check: Callable[[dict], object], aliases: dict | None = None) -> None:
+    """A form that refused some fields still shows what the service says of the others,
+    so one submit names every invalid field: `check` gets the posted values and raises
+    the service's InvalidInput; its messages go onto the fields that show none yet (a
+    field the form refused already says why)."""
+    aliases = aliases or {}
+    try:
+        check(posted_values(form))
+    except InvalidInput as exc:
+        for field, messages in (exc.errors or {"__all__": [exc.message]}).items():
+            name = aliases.get(field, field)
+            if name in form.fields:
+                if name not in form.errors:
+                    for message in messages:
+                        form.add_error(name, message)
+            else:
+                for message in messages:
+                    if message not in form.non_field_errors():
+                        form.add_error(None, message)
 
 
 def make_read_only(form) -> None:

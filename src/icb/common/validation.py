@@ -1,5 +1,8 @@
 """Validation shared by every app's services."""
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from django.core.exceptions import ValidationError
 
 from .errors import InvalidInput
@@ -20,3 +23,43 @@ def full_clean_or_raise(instance, **kwargs) -> None:
         instance.full_clean(**kwargs)
     except ValidationError as exc:
         raise _validation_to_invalid(exc) from None
+
+
+T = TypeVar("T")
+
+
+class FieldErrors:
+    """The messages of every invalid field of one input, so a single answer names them
+    all (a form then marks every field at once, not one per submit). Read each field
+    with `read`, check the model with `full_clean`, then `raise_if_any`."""
+
+    def __init__(self) -> None:
+        self.errors: dict[str, list[str]] = {}
+
+    def add(self, exc: InvalidInput) -> None:
+        for field, messages in (exc.errors or {"__all__": [exc.message]}).items():
+            self.errors.setdefault(field, []).extend(messages)
+
+    def read(self, parse: Callable[..., T], *args, **kwargs) -> T | None:
+        """parse(*args, **kwargs), or None with its messages kept."""
+        try:
+            return parse(*args, **kwargs)
+        except InvalidInput as exc:
+            self.add(exc)
+            return None
+
+    def full_clean(self, instance, **kwargs) -> None:
+        """The model's own rules, on the fields that parsed (a field already refused is
+        left out: its value is not the one given)."""
+        exclude = {*kwargs.pop("exclude", ()), *self.errors}
+        try:
+            full_clean_or_raise(instance, exclude=sorted(exclude), **kwargs)
+        except InvalidInput as exc:
+            for field, messages in exc.errors.items():
+                known = self.errors.setdefault(field, [])
+                known.extend(m for m in messages if m not in known)
+
+    def raise_if_any(self) -> None:
+        if self.errors:
+            first = next(iter(self.errors.values()))[0]
+            raise InvalidInput(first, errors=self.errors)

@@ -15,7 +15,7 @@ from django.db import transaction
 
 from icb.common.errors import Conflict, InvalidInput, NotFound
 from icb.common.money import CENT, CURRENCIES
-from icb.common.validation import MAX_ID, full_clean_or_raise
+from icb.common.validation import MAX_ID, FieldErrors, full_clean_or_raise
 from icb.crm.models import Account
 from icb.tenancy.models import Company, User
 
@@ -178,31 +178,34 @@ def _actor_user(actor) -> User | None:
 
 
 def _apply_contract_changes(contract: Contract, changes: dict) -> None:
+    """Set the changed fields and check the contract: every invalid field is named in
+    one InvalidInput (nothing is saved here)."""
     unknown = set(changes) - set(CONTRACT_FIELDS)
     if unknown:
         field = sorted(unknown)[0]
         raise InvalidInput(f"“{field}” cannot be changed here.", field=field)
-    if "account_id" in changes:
-        contract.account = _account(company=contract.company, account_id=changes["account_id"])
-    if "name" in changes:
-        contract.name = _text(changes["name"], field="name")
-    if "start_date" in changes:
-        contract.start_date = parse_date(changes["start_date"], field="start_date")
-    if "end_date" in changes:
-        contract.end_date = parse_date(changes["end_date"], field="end_date", required=False)
-    if "billing_frequency" in changes:
-        contract.billing_frequency = _choice(
-            changes["billing_frequency"],
-            BillingFrequency.choices,
-            field="billing_frequency",
-            what="billing frequency",
-        )
-    if "currency" in changes:
-        contract.currency = _currency(changes["currency"])
-    if "status" in changes:
-        contract.status = _choice(
-            changes["status"], ContractStatus.choices, field="status", what="status"
-        )
+    errors = FieldErrors()
+    parsers = {
+        "account_id": lambda v: _account(company=contract.company, account_id=v),
+        "name": lambda v: _text(v, field="name"),
+        "start_date": lambda v: parse_date(v, field="start_date"),
+        "end_date": lambda v: parse_date(v, field="end_date", required=False),
+        "billing_frequency": lambda v: _choice(
+            v, BillingFrequency.choices, field="billing_frequency", what="billing frequency"
+        ),
+        "currency": _currency,
+        "status": lambda v: _choice(v, ContractStatus.choices, field="status", what="status"),
+    }
+    for field, parse in parsers.items():
+        if field not in changes:
+            continue
+        before = len(errors.errors)
+        value = errors.read(parse, changes[field])
+        if len(errors.errors) == before:
+            setattr(contract, "account" if field == "account_id" else field, value)
+    # The model names the account "account"; the input "account_id".
+    errors.full_clean(contract, exclude=["account"] if "account_id" in errors.errors else [])
+    errors.raise_if_any()
 
 
 def contract_create(
@@ -230,14 +233,22 @@ def contract_create(
             "status": status,
         },
     )
-    full_clean_or_raise(contract)
     contract.save()
     return contract
 
 
+def contract_check(*, company: Company, contract: Contract | None = None, **fields) -> None:
+    """Check a new contract's fields (or changes of `contract`) without saving: an
+    InvalidInput naming every invalid field, as creating or saving it would raise."""
+    if contract is None:
+        contract = Contract(company=company)
+    else:
+        contract = Contract.objects.get(pk=contract.pk)  # a copy: the caller's stays as is
+    _apply_contract_changes(contract, {k: v for k, v in fields.items() if k in CONTRACT_FIELDS})
+
+
 def contract_update(*, contract: Contract, actor, **changes) -> Contract:
     _apply_contract_changes(contract, changes)
-    full_clean_or_raise(contract)
     contract.save()
     return contract
 
@@ -245,18 +256,46 @@ def contract_update(*, contract: Contract, actor, **changes) -> Contract:
 # --- services ------------------------------------------------------------------------
 
 
+def _parse_service_fields(changes: dict, errors: FieldErrors) -> dict:
+    """The service fields given, parsed; a refused one is left out, its message kept."""
+    parsed: dict[str, str | Decimal | None] = {}
+    for field in SERVICE_FIELDS:
+        if field not in changes:
+            continue
+        before = len(errors.errors)
+        value: str | Decimal | None
+        if field in ("unit_price", "units"):
+            value = errors.read(parse_decimal, changes[field], field=field)
+        else:
+            value = errors.read(_text, changes[field], field=field)
+        if len(errors.errors) == before:
+            parsed[field] = value
+    return parsed
+
+
+def _new_service(contract: Contract, fields: dict) -> Service:
+    """A new service of `contract` from the fields given, checked: every invalid field
+    is named in one InvalidInput."""
+    errors = FieldErrors()
+    parsed = _parse_service_fields(fields, errors)
+    service = Service(company_id=contract.company_id, contract=contract, **parsed)
+    errors.full_clean(service)
+    errors.raise_if_any()
+    return service
+
+
+def service_check(*, contract: Contract, **fields) -> None:
+    """Check a new service's fields without saving (as service_create would)."""
+    _new_service(contract, {k: v for k, v in fields.items() if k in SERVICE_FIELDS})
+
+
 def service_create(
     *, contract: Contract, actor, name: str, unit_price, units, description: str = ""
 ) -> Service:
-    service = Service(
-        company_id=contract.company_id,
-        contract=contract,
-        name=_text(name, field="name"),
-        description=_text(description, field="description"),
-        unit_price=parse_decimal(unit_price, field="unit_price"),
-        units=parse_decimal(units, field="units"),
+    service = _new_service(
+        contract,
+        {"name": name, "description": description, "unit_price": unit_price, "units": units},
     )
-    full_clean_or_raise(service)
     with transaction.atomic():
         service.save()
         ServiceUnitChange.objects.create(
@@ -291,13 +330,17 @@ def service_update(*, service: Service, actor, **changes) -> Service:
     if unknown:
         field = sorted(unknown)[0]
         raise InvalidInput(f"“{field}” cannot be changed here.", field=field)
-    parsed: dict[str, str | Decimal] = {}
-    for field in ("name", "description"):
-        if field in changes:
-            parsed[field] = _text(changes[field], field=field)
-    for field in ("unit_price", "units"):
-        if field in changes:
-            parsed[field] = parse_decimal(changes[field], field=field)
+    errors = FieldErrors()
+    parsed = _parse_service_fields(changes, errors)
+    if errors.errors:
+        # The other fields' own rules too, so one answer names every invalid field.
+        draft = Service(
+            **{f: getattr(service, f) for f in SERVICE_FIELDS}, contract=service.contract
+        )
+        for field, value in parsed.items():
+            setattr(draft, field, value)
+        errors.full_clean(draft, exclude=["company", "contract"])
+        errors.raise_if_any()
 
     with transaction.atomic():
         locked = lock_service(service)

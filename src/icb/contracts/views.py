@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from icb.billing_sync import selectors as icb_selectors
 from icb.billing_sync import services as icb_services
 from icb.common.errors import InvalidInput, ServiceError
-from icb.common.forms import apply_errors
+from icb.common.forms import add_service_errors, apply_errors
 from icb.common.pagination import paginate
 from icb.tenancy.models import Area, Level
 from icb.tenancy.permissions import allows, area_required
@@ -98,6 +98,10 @@ def contract_create(request):
             else:
                 messages.success(request, f"Contract “{contract.name}” was created.")
                 return redirect("contracts:detail", contract_id=contract.pk)
+        else:
+            add_service_errors(
+                form, lambda values: services.contract_check(company=request.company, **values)
+            )
     else:
         form = ContractForm(
             accounts=accounts,
@@ -109,6 +113,20 @@ def contract_create(request):
             },
         )
     return render(request, "contracts/create.html", {"form": form})
+
+
+def _icb_choice_error(request, module: str | None, billing_type: str) -> str:
+    """What the ICB tab would say of its choice, checked while the rest of the form is
+    refused, so one submit names every invalid field of both tabs ("" if fine)."""
+    if not module:
+        return ""
+    try:
+        icb_services.resolve_icb_choice(
+            company=request.company, module=module, billing_type=billing_type
+        )
+    except InvalidInput as exc:
+        return exc.message
+    return ""
 
 
 def _posted_icb(request) -> tuple[str | None, str]:
@@ -168,7 +186,8 @@ def _render_detail(
             "icb_module": icb_module,
             "icb_billing_type": icb_billing_type,
             "icb_error": icb_error,
-            "icb_selected": bool(icb_error),
+            # The window opens on the first tab holding an error.
+            "icb_selected": bool(icb_error) and not service_form.errors,
         },
     )
 
@@ -190,6 +209,13 @@ def contract_detail(request, contract_id):
         else:
             messages.success(request, "The contract was saved.")
             return redirect("contracts:detail", contract_id=contract.pk)
+    else:
+        add_service_errors(
+            form,
+            lambda values: services.contract_check(
+                company=request.company, contract=contract, **values
+            ),
+        )
     return _render_detail(request, contract, contract_form=form, tab="general")
 
 
@@ -213,11 +239,15 @@ def service_create(request, contract_id):
             icb_error = exc.message
         except ServiceError as exc:
             apply_errors(form, exc)
+            icb_error = _icb_choice_error(request, module, billing_type)
         else:
             messages.success(request, f"Service “{service.name}” was added.")
             if module:
                 _first_sync(request, service)
             return redirect(reverse("contracts:detail", args=[contract.pk]) + "?tab=billing")
+    else:
+        add_service_errors(form, lambda values: services.service_check(contract=contract, **values))
+        icb_error = _icb_choice_error(request, module, billing_type)
     return _render_detail(
         request,
         contract,
@@ -282,7 +312,7 @@ def _render_service(
             "icb_module": icb_module,
             "icb_billing_type": icb_billing_type,
             "icb_error": icb_error,
-            "icb_selected": bool(icb_error),
+            "icb_selected": bool(icb_error) and not form.errors,
         },
     )
 
@@ -317,6 +347,7 @@ def service_detail(request, contract_id, service_id):
                 icb_error = exc.message
             else:
                 apply_errors(form, exc)
+                icb_error = _icb_choice_error(request, module, billing_type)
             service = _service_or_404(request, contract_id, service_id)
         else:
             messages.success(request, "The service was saved.")
@@ -325,6 +356,11 @@ def service_detail(request, contract_id, service_id):
             return redirect(
                 "contracts:service_detail", contract_id=contract_id, service_id=service.pk
             )
+    else:
+        add_service_errors(
+            form, lambda values: services.service_check(contract=service.contract, **values)
+        )
+        icb_error = _icb_choice_error(request, module, billing_type)
     return _render_service(
         request,
         service,

@@ -109,6 +109,21 @@ def account_create(*, company: Company, actor: User | None, **fields) -> Account
     return _save(account)
 
 
+def account_check(*, company: Company, account: Account | None = None, **fields) -> None:
+    """Check a new account's fields (or changes of `account`) without saving: an
+    InvalidInput naming every invalid field, as creating or saving it would raise."""
+    fields = {k: v for k, v in fields.items() if k in EDITABLE_FIELDS}
+    draft = Account(company=company)
+    if account is not None:
+        draft.pk = account.pk
+        for field in EDITABLE_FIELDS:
+            setattr(draft, field, getattr(account, field))
+    for field, value in fields.items():
+        setattr(draft, field, value)
+    _normalize(draft)
+    _validate(draft)
+
+
 def account_update(*, account: Account, actor: User | None, **changes) -> Account:
     """Change some fields of an account; nothing is saved unless every change is valid."""
     _check_fields(changes)

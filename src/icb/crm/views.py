@@ -5,7 +5,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 
 from icb.common.errors import ServiceError
-from icb.common.forms import apply_errors, make_read_only
+from icb.common.forms import add_service_errors, apply_errors, make_read_only
 from icb.common.pagination import paginate
 from icb.contracts.selectors import account_contracts
 from icb.tenancy.models import Area, Level
@@ -53,6 +53,10 @@ def account_create(request):
         else:
             messages.success(request, f"Account “{account.name}” created.")
             return redirect("crm:detail", account_id=account.pk)
+    elif request.method == "POST":
+        add_service_errors(
+            form, lambda values: services.account_check(company=request.company, **values)
+        )
     return render(request, "crm/account_form.html", {"form": form})
 
 
@@ -70,6 +74,13 @@ def account_detail(request, account_id: int):
             else:
                 messages.success(request, f"Account “{account.name}” saved.")
                 return redirect("crm:detail", account_id=account.pk)
+        else:
+            add_service_errors(
+                form,
+                lambda values: services.account_check(
+                    company=request.company, account=account, **values
+                ),
+            )
     else:
         form = AccountForm.for_account(account)
     if not can_modify:
