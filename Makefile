@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint types check e2e fuzz bench clean
+.PHONY: run test lint types check e2e screenshots fuzz bench clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "ICB needs Python 3.11 or newer")'
@@ -42,6 +42,10 @@ test: lint types check
 
 e2e: $(VENV)/.installed-dev
 	$(BIN)/pytest -q tests/e2e
+
+# The README's screenshots, taken by the browser tests of the pages they show.
+screenshots: $(VENV)/.installed-dev
+	ICB_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/pytest -q tests/e2e/test_readme_screenshots.py tests/e2e/test_sync_breakdown.py
 
 fuzz: $(VENV)/.installed-dev
 	$(BIN)/pytest -q -m fuzz tests/fuzz
