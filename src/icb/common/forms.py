@@ -35,6 +35,8 @@ def add_service_errors(form, check: Callable[[dict], object], aliases: dict | No
     so one submit names every invalid field: `check` gets the posted values and raises
     the service's InvalidInput; its messages go onto the fields that show none yet (a
     field the form refused already says why)."""
+    if not form.is_bound:
+        return  # nothing was posted to judge
     aliases = aliases or {}
     try:
         check(posted_values(form))
