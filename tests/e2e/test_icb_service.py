@@ -178,7 +178,7 @@ def test_adding_a_mapped_icb_service_shows_its_synced_units(page, live_server, h
     expect(page.get_by_text("Synced: 23.00 units.")).to_be_visible()
     row = page.get_by_role("row").filter(has_text="Managed Workstations")
     expect(row.get_by_role("cell").nth(2)).to_have_text("23.00")
-    expect(row.get_by_role("cell").nth(3)).to_have_text("1035.00 USD")
+    expect(row.get_by_role("cell").nth(3)).to_have_text("1,035.00 USD")
 
     # Switching an existing manual service to ICB syncs it at once too.
     manual = make_service(contract, "Servers", units="1")
