@@ -5,7 +5,7 @@ from django.contrib.messages import get_messages
 from django.test import Client
 from django.utils import timezone
 
-from icb.hub import services
+from icb.hub import oauth, services
 from icb.hub.crypto import decrypt
 from icb.hub.models import HubConnection, Module, Organization
 from tests.clients import CALLBACK, connect, sign_in_at_hub
@@ -118,9 +118,7 @@ def test_token_refreshed_before_expiry_and_on_401(hub, admin_client, company):
 def test_revoked_refresh_token_reports_reconnect(hub, admin_client, company):
     connect(admin_client)
     connection = HubConnection.objects.get(company=company)
-    from icb.hub import client
-
-    client.revoke_token(decrypt(connection.refresh_token_encrypted), "refresh_token")
+    oauth.revoke_token(decrypt(connection.refresh_token_encrypted), "refresh_token")
     with pytest.raises(services.HubUnauthorized):
         services.access_token(company, force_refresh=True)
     assert (

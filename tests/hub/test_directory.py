@@ -2,7 +2,7 @@ import pytest
 from django.test import Client
 
 from icb.hub import services
-from icb.hub.client import HubError
+from icb.hub.errors import HubError
 from icb.hub.models import HubConnection, Module, Organization
 from tests.clients import connect
 from tests.factories import make_role, make_user

@@ -9,7 +9,8 @@ import pytest
 
 from icb.hub import client as hub_client
 from icb.hub import services
-from icb.hub.client import HubClient, HubError
+from icb.hub.client import HubClient
+from icb.hub.errors import HubError
 from icb.hub.models import HubConnection, Organization
 from tests.clients import connect
 

@@ -8,8 +8,8 @@ import pytest
 from django.utils import timezone
 
 from icb.hub import services
-from icb.hub.client import HubError, HubUnauthorized
 from icb.hub.crypto import decrypt
+from icb.hub.errors import HubError, HubUnauthorized
 from icb.hub.models import HubConnection
 from sandbox_hub.runner import start_sandbox
 from tests.clients import CALLBACK, connect

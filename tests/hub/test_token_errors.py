@@ -5,8 +5,9 @@ never with a Python exception's name."""
 import pytest
 from django.contrib.messages import get_messages
 
-from icb.hub import client, services
+from icb.hub import oauth, services
 from icb.hub.crypto import decrypt
+from icb.hub.errors import HubError, HubUnauthorized
 from icb.hub.models import HubConnection
 from tests.clients import connect, sign_in_at_hub
 
@@ -50,9 +51,9 @@ def test_a_failing_refresh_is_retryable_and_keeps_the_connection(hub, admin_clie
     connect(admin_client)
     refresh_token = decrypt(HubConnection.objects.get(company=company).refresh_token_encrypted)
     hub.set_fault(endpoint="token", kind="error", status=503)
-    with pytest.raises(client.HubError) as exc:
+    with pytest.raises(HubError) as exc:
         services.access_token(company, force_refresh=True)
-    assert not isinstance(exc.value, client.HubUnauthorized)
+    assert not isinstance(exc.value, HubUnauthorized)
     assert exc.value.retryable and "HTTP 503" in exc.value.message
     assert "refused" not in exc.value.message
     hub.clear_faults()
@@ -66,7 +67,7 @@ def test_a_failing_refresh_is_retryable_and_keeps_the_connection(hub, admin_clie
 def test_a_rate_limited_refresh_carries_retry_after(hub, admin_client, company):
     connect(admin_client)
     hub.set_fault(endpoint="token", kind="rate_limit", retry_after=7)
-    with pytest.raises(client.HubError) as exc:
+    with pytest.raises(HubError) as exc:
         services.access_token(company, force_refresh=True)
     assert exc.value.retryable and exc.value.retry_after == 7
     assert exc.value.code == "rate_limited"
@@ -74,6 +75,6 @@ def test_a_rate_limited_refresh_carries_retry_after(hub, admin_client, company):
 
 def test_a_closed_port_says_the_hub_could_not_be_reached(settings):
     settings.ICB_HUB_URL = "http://127.0.0.1:9"
-    with pytest.raises(client.HubError) as exc:
-        client.refresh_tokens("whatever")
+    with pytest.raises(HubError) as exc:
+        oauth.refresh_tokens("whatever")
     assert "could not be reached" in exc.value.message and exc.value.retryable

@@ -26,7 +26,8 @@ from django.conf import settings
 
 from icb.common.money import CENT
 from icb.contracts.models import DECIMAL_PLACES, MAX_DIGITS, SyncStatus
-from icb.hub.client import HubError, UsageResult
+from icb.hub.client import UsageResult
+from icb.hub.errors import HubError
 from icb.mapping.models import Mapping
 from icb.tenancy.models import Company
 

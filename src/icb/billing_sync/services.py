@@ -13,9 +13,9 @@ from django.utils import timezone
 from icb.common.errors import Conflict, InvalidInput, NotFound, ServiceError
 from icb.contracts import services as contract_services
 from icb.contracts.models import BillingMode, Service, SyncStatus
-from icb.hub import client as hub_client
 from icb.hub import services as hub_services
 from icb.hub.models import BillingType, Module
+from icb.hub.timelimit import time_limit
 from icb.tenancy.models import Company, User
 
 from .compute import KEPT_TRY_AGAIN
@@ -138,7 +138,7 @@ def sync_now(*, service: Service, actor: User | None) -> Service:
         service, user=actor if isinstance(actor, User) and actor.pk else None
     )
     try:
-        with hub_client.time_limit(settings.ICB_MANUAL_SYNC_SECONDS):
+        with time_limit(settings.ICB_MANUAL_SYNC_SECONDS):
             sync_group(task.run_id, task.batches)
     except Exception:
         log.exception("Manual sync of service %s (run %s) failed", service.pk, task.run_id)

@@ -11,7 +11,7 @@ from icb.tenancy.models import Area, Level
 from icb.tenancy.permissions import allows, require, require_administrator
 
 from . import selectors, services
-from .client import HubError
+from .errors import HubError
 
 router = Router(tags=["hub"])
 

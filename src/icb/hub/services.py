@@ -14,9 +14,10 @@ from django.utils import timezone
 from icb.common.errors import Conflict, InvalidInput
 from icb.tenancy.models import Company, User
 
-from . import client
-from .client import HubClient, HubError, HubUnauthorized
+from . import oauth
+from .client import HubClient
 from .crypto import decrypt, encrypt
+from .errors import HubError, HubUnauthorized
 from .models import BillingType, HubConnection, Module, Organization
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,7 @@ def start_connect(*, user: User, redirect_uri: str) -> tuple[str, dict]:
         raise InvalidInput("Only administrators may connect the hub.")
     state = secrets.token_urlsafe(24)
     verifier = secrets.token_urlsafe(64)
-    url = client.authorization_url(redirect_uri=redirect_uri, state=state, code_verifier=verifier)
+    url = oauth.authorization_url(redirect_uri=redirect_uri, state=state, code_verifier=verifier)
     pending = {
         "state": state,
         "verifier": verifier,
@@ -88,7 +89,7 @@ def complete_connect(*, user: User, pending: dict | None, params: dict) -> HubCo
     if not code:
         raise InvalidInput(f"{name} did not send a sign-in code.")
     try:
-        tokens = client.exchange_code(
+        tokens = oauth.exchange_code(
             code=code, code_verifier=pending["verifier"], redirect_uri=pending["redirect_uri"]
         )
     except HubError as exc:
@@ -107,7 +108,7 @@ def complete_connect(*, user: User, pending: dict | None, params: dict) -> HubCo
     return connection
 
 
-def _token_fields(tokens: client.TokenSet) -> dict:
+def _token_fields(tokens: oauth.TokenSet) -> dict:
     expires = timezone.now() + timedelta(seconds=tokens.expires_in) if tokens.expires_in else None
     return dict(
         access_token_encrypted=encrypt(tokens.access_token),
@@ -128,9 +129,9 @@ def disconnect(*, company: Company) -> bool:
         access_token = decrypt(connection.access_token_encrypted)
         connection.delete()
     if refresh_token:
-        client.revoke_token(refresh_token, "refresh_token")
+        oauth.revoke_token(refresh_token, "refresh_token")
     if access_token:
-        client.revoke_token(access_token, "access_token")
+        oauth.revoke_token(access_token, "access_token")
     return True
 
 
@@ -189,21 +190,21 @@ REFRESH_FAILED = "refresh_failed"
 REFRESH_TROUBLE = "did not answer a token refresh readably"
 
 
-def _refresh(refresh_token: str) -> client.TokenSet:
+def _refresh(refresh_token: str) -> oauth.TokenSet:
     """Refresh; when the answer was lost (garbled, cut short, cut off), try once more
     with the same refresh token: the hub may have rotated it already, and hubs that
     allow a grace period for rotation accept it again. Otherwise the connection is
     broken, and the message says so and how to fix it."""
     try:
-        return client.refresh_tokens(refresh_token)
+        return oauth.refresh_tokens(refresh_token)
     except HubError as exc:
-        if exc.code != client.REFRESH_ANSWER_LOST:
+        if exc.code != oauth.REFRESH_ANSWER_LOST:
             raise
         lost = exc
     log.warning("Token refresh answer lost (%s); trying once more", lost.message)
     name = hub_name()
     try:
-        return client.refresh_tokens(refresh_token)
+        return oauth.refresh_tokens(refresh_token)
     except HubUnauthorized:
         raise HubUnauthorized(
             f"{lost.message} {name} then refused the refresh token we hold (it had "

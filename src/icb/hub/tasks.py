@@ -7,7 +7,7 @@ from celery import shared_task
 
 from icb.common.errors import ServiceError
 
-from .client import HubError
+from .errors import HubError
 
 log = logging.getLogger(__name__)
 

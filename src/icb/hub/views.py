@@ -11,7 +11,7 @@ from icb.common.errors import ServiceError
 from icb.tenancy.permissions import administrator_required
 
 from . import selectors, services
-from .client import HubError
+from .errors import HubError
 
 SESSION_KEY = "hub_connect_pending"
 SUCCESS = "Operation is completed successfully."
