@@ -95,7 +95,7 @@ def test_decimals_are_exact_and_rounded_to_cents(contract, orgs, account, admin_
     [
         ("9999999999.995", "cannot be stored"),
         ("12345678901", "cannot be stored"),
-        ("-4", "could not understand"),
+        ("-4", "unusable quantity"),
     ],
 )
 def test_values_that_cannot_be_stored_are_refused(

@@ -215,9 +215,20 @@ def compute_units(
     organization_ids: list[str], billing_type: str, usage: UsageResult, *, module_code: str = ""
 ) -> Outcome:
     """The sum of each mapped organization's own quantity, or an error that keeps the
-    units when any quantity is missing or the sum cannot be stored."""
+    units when any quantity is unusable or missing, or the sum cannot be stored."""
     hub = settings.ICB_HUB_NAME
     reported = usage.quantities
+    if usage.unusable:  # rows the hub sent that could not be read: only their services fail
+        for o in organization_ids:
+            reason = usage.unusable.get((o, billing_type))
+            if reason is not None:
+                return Outcome(
+                    SyncStatus.ERROR,
+                    message=(
+                        f"{hub} reported an unusable quantity for organization {o} "
+                        f"({reason}); units were kept."
+                    ),
+                )
     try:
         quantities = [reported[(o, billing_type)] for o in organization_ids]
         missing = [o for o in organization_ids if o in usage.missing] if usage.missing else []

@@ -11,7 +11,7 @@ from __future__ import annotations
 import ssl
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -23,7 +23,15 @@ from pydantic import BaseModel, ValidationError
 
 from .errors import HubError, HubUnauthorized, retry_after
 from .timelimit import deadline_passed, request_timeout, time_left, time_limit_error
-from .wire import ModuleInfo, ModulesPage, OrganizationInfo, OrganizationsPage, UsagePage
+from .wire import (
+    ModuleInfo,
+    ModulesPage,
+    OrganizationInfo,
+    OrganizationsPage,
+    UsagePage,
+    UsagePageRefs,
+    UsageRow,
+)
 
 USAGE_IDS_PER_REQUEST = 1000
 # No directory read takes more pages than this (5 million organizations at the
@@ -33,9 +41,15 @@ ORGANIZATION_PAGES_MAX = 5000
 
 @dataclass
 class UsageResult:
+    """A usage read, by (organization id, billing type): the quantities and when they
+    were measured; the organizations the hub does not know; and the rows it sent that
+    could not be used (a negative quantity, not a number...), with the reason. An
+    unusable row is in `unusable` only, never in `quantities`."""
+
     quantities: dict[tuple[str, str], Decimal]
     measured_at: dict[tuple[str, str], datetime]
     missing: set[str]
+    unusable: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
 # --- paging ----------------------------------------------------------------------------
@@ -251,16 +265,22 @@ class HubClient:
                         "cursor": cursor,
                     },
                 )
-                page = self._parse(UsagePage, body, "usage")
+                page, unusable = self._usage_page(body)
                 asked = set(chunk)
                 progressed = False
+                for key, reason in unusable.items():
+                    _check_asked(key, asked, billing_types)
+                    progressed = progressed or (
+                        key not in result.quantities and key not in result.unusable
+                    )
+                    result.unusable.setdefault(key, reason)
+                    result.quantities.pop(key, None)
+                    result.measured_at.pop(key, None)
                 for row in page.usage:
                     key = (row.organization_id, row.billing_type)
-                    if row.organization_id not in asked or row.billing_type not in billing_types:
-                        raise HubError(
-                            f"{settings.ICB_HUB_NAME} answered with usage we did not ask for.",
-                            code="malformed",
-                        )
+                    _check_asked(key, asked, billing_types)
+                    if key in result.unusable:  # a good row does not hide a bad one
+                        continue
                     if key in result.quantities and result.quantities[key] != row.quantity:
                         raise HubError(
                             f"{settings.ICB_HUB_NAME} reported two different "
@@ -275,6 +295,36 @@ class HubClient:
                 if cursor is None:
                     break
         return result
+
+    def _usage_page(self, body: dict) -> tuple[UsagePage, dict[tuple[str, str], str]]:
+        """A usage page, and its unusable rows by (organization, billing type) with the
+        reason. Read at once when every row is good; otherwise read for its structure
+        (wrong structure fails the read) and then row by row, so a bad row spoils only
+        itself."""
+        try:
+            return UsagePage.model_validate(body), {}
+        except ValidationError:
+            pass
+        refs = self._parse(UsagePageRefs, body, "usage")
+        rows: list[UsageRow] = []
+        unusable: dict[tuple[str, str], str] = {}
+        for ref, raw in zip(refs.usage, body["usage"], strict=True):
+            try:
+                rows.append(UsageRow.model_validate(raw))
+            except ValidationError as exc:
+                key = (ref.organization_id, ref.billing_type)
+                unusable.setdefault(key, UsageRow.problem(exc, raw))
+        page = UsagePage.model_construct(
+            module=refs.module, usage=rows, missing=refs.missing, next_cursor=refs.next_cursor
+        )
+        return page, unusable
+
+
+def _check_asked(key: tuple[str, str], asked: set[str], billing_types: list[str]) -> None:
+    if key[0] not in asked or key[1] not in billing_types:
+        raise HubError(
+            f"{settings.ICB_HUB_NAME} answered with usage we did not ask for.", code="malformed"
+        )
 
 
 @lru_cache(maxsize=1)
