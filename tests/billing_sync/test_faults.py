@@ -131,7 +131,7 @@ def test_tokens_revoked(synced, connected, company, admin_user, admin_client):
         f"{connected.url}/oauth/revoke", data={"token": refresh}, auth=("icb", "icb-sandbox-secret")
     ).raise_for_status()
     run = _nightly(synced)
-    _assert_failed_visibly(synced, run, "Connect again")
+    _assert_failed_visibly(synced, run, "Reconnect it")
     connect(admin_client)
     _assert_recovers(synced, connected, admin_user)
 

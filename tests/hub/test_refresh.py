@@ -62,7 +62,7 @@ def test_a_refresh_garbled_twice_fails_clearly_and_the_next_one_recovers(
     with pytest.raises(HubError) as error:
         services.access_token(company, force_refresh=True)
     message = error.value.message
-    assert "token refresh" in message and "connect Integration Hub again" in message, message
+    assert "token refresh" in message and "reconnect Integration Hub" in message, message
     connection = HubConnection.objects.get(company=company)  # kept, with the reason
     assert connection.last_error == message and connection.last_error_at is not None
     assert _tokens(company)[1] == refresh  # the one it holds, still within the grace period
@@ -97,13 +97,16 @@ def test_without_a_grace_period_the_connection_is_broken_with_a_clear_message(
     with pytest.raises(HubUnauthorized) as error:
         services.access_token(company, force_refresh=True)
     message = error.value.message
-    assert "refused the refresh token" in message and "broken" in message, message
-    assert "connect Integration Hub again" in message
+    assert "refused the refresh token" in message and "is lost" in message, message
+    assert "Reconnect it on the Integration Hub page" in message
     connection = HubConnection.objects.get(company=company)
-    assert connection.last_error == message
-    # Asked again, the hub says the same; the row stays so the page can show why.
+    assert connection.state == "broken" and connection.last_error in message
+    assert "did not answer a token refresh readably" in connection.last_error
+    # Asked again, it does not bother the hub; the row stays so the page can show why.
+    strict_hub.reset_request_counts()
     with pytest.raises(HubUnauthorized):
         services.access_token(company, force_refresh=True)
+    assert strict_hub.request_counts()["token"] == 0
     assert HubConnection.objects.filter(company=company).exists()
 
 

@@ -20,6 +20,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from icb.contracts.models import BillingMode, Service
+from icb.hub.models import HubConnection, HubState
 from icb.tenancy.models import User
 
 from .models import SyncRun, SyncTrigger
@@ -125,17 +126,24 @@ def dispatch_due(now: datetime | None = None) -> list[GroupTask]:
     per group task, one run per company. Each batch is claimed with one conditional
     UPDATE that repeats the due condition, so a service claimed meanwhile by another
     dispatcher (and not expired) is never claimed twice. Overdue services (after
-    downtime) are simply due. Runs whose claims expired unfinished are closed first."""
+    downtime) are simply due; those of a company whose hub connection is broken wait
+    for its reconnect. Runs whose claims expired unfinished are closed first."""
     now = now or timezone.now()
     interrupted = close_interrupted(now)
     if interrupted:
         log.warning(
             "Dispatch: %d sync runs closed as interrupted (their claims expired)", interrupted
         )
-    due = (
-        Service.objects.filter(_due(now))
-        .order_by("company_id", "icb_module_id", "id")
-        .values_list("id", "company_id", "icb_module_id", "sync_retry_count")
+    # A company whose hub connection is broken is left alone until it is reconnected
+    # (its services stay due): the hub would refuse every read.
+    broken = list(
+        HubConnection.objects.filter(state=HubState.BROKEN).values_list("company_id", flat=True)
+    )
+    services = Service.objects.filter(_due(now))
+    if broken:
+        services = services.exclude(company_id__in=broken)
+    due = services.order_by("company_id", "icb_module_id", "id").values_list(
+        "id", "company_id", "icb_module_id", "sync_retry_count"
     )
     by_company: dict[int, dict[int | None, list[int]]] = defaultdict(lambda: defaultdict(list))
     retrying: dict[int, bool] = {}

@@ -1,9 +1,10 @@
 """API: the hub connection's state, disconnect, directory refresh, modules, organizations."""
 
 from datetime import datetime
+from typing import Literal
 
 from django.core.exceptions import PermissionDenied
-from ninja import Router, Schema
+from ninja import Field, Router, Schema
 
 from icb.common.errors import UpstreamError
 from icb.common.schemas import CursorPage
@@ -12,12 +13,18 @@ from icb.tenancy.permissions import allows, require, require_administrator
 
 from . import selectors, services
 from .errors import HubError
+from .models import HubState
 
 router = Router(tags=["hub"])
 
 
 class HubOut(Schema):
-    connected: bool
+    state: Literal["connected", "broken", "disconnected"] = Field(
+        description="connected; broken: the hub refused the connection's tokens (the "
+        "reason is last_error), syncing waits until an administrator reconnects; "
+        "disconnected: no connection"
+    )
+    connected: bool = Field(description='state == "connected"')
     hub_name: str
     connected_at: datetime | None = None
     connected_by: str | None = None
@@ -61,9 +68,14 @@ def _require_directory_reader(user) -> None:
 def _hub_state(company) -> dict:
     connection = services.connection_of(company)
     if connection is None:
-        return {"connected": False, "hub_name": services.hub_name()}
+        return {
+            "state": HubState.DISCONNECTED,
+            "connected": False,
+            "hub_name": services.hub_name(),
+        }
     return {
-        "connected": True,
+        "state": connection.state,
+        "connected": connection.state == HubState.CONNECTED,
         "hub_name": services.hub_name(),
         "connected_at": connection.connected_at,
         "connected_by": connection.connected_by.email if connection.connected_by else None,

@@ -97,18 +97,22 @@ class _Pages:
 
 class HubClient:
     """Calls the hub's API with an access token. `renew_token` is called once when the
-    hub answers 401, and must return a fresh access token (or raise)."""
+    hub answers 401, and must return a fresh access token (or raise); `refused` is
+    called with the reason when the hub refuses that fresh token too, and answers the
+    error to raise."""
 
     def __init__(
         self,
         access_token: str,
         *,
         renew_token: Callable[[], str] | None = None,
+        refused: Callable[[str], HubError] | None = None,
         attempts: int | None = None,
         transport: httpx.BaseTransport | None = None,
     ):
         self._token = access_token
         self._renew = renew_token
+        self._refused = refused
         self._attempts = attempts or settings.ICB_HUB_ATTEMPTS
         self._http = httpx.Client(
             base_url=settings.ICB_HUB_URL.rstrip("/"),
@@ -165,6 +169,11 @@ class HubClient:
                 )
                 continue
             if response.status_code == 401:
+                if renewed and self._refused is not None:
+                    raise self._refused(
+                        f"{name} refused the access token it had just issued (HTTP 401 "
+                        "right after a token refresh)."
+                    )
                 if self._renew is None or renewed:
                     raise HubUnauthorized()
                 self._token, renewed = self._renew(), True

@@ -33,6 +33,19 @@ class HubUnauthorized(HubError):
         )
 
 
+class HubConnectionLost(HubUnauthorized):
+    """The hub refused the connection's tokens: the connection is broken until an
+    administrator reconnects it. `reason` is what the hub refused."""
+
+    def __init__(self, reason: str):
+        name = settings.ICB_HUB_NAME
+        super().__init__(
+            f"The connection to {name} is lost: {reason} Reconnect it on the {name} page."
+        )
+        self.code = "connection_lost"
+        self.reason = reason
+
+
 def retry_after(value: str | None) -> float | None:
     """The seconds of a Retry-After header (None if absent or not a number)."""
     try:

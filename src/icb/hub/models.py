@@ -8,8 +8,19 @@ from icb.tenancy.models import Company, User
 from icb.tenancy.scoping import CompanyQuerySet, ModuleOwnedQuerySet
 
 
+class HubState(models.TextChoices):
+    """A company's hub connection: working; broken (the hub refused its tokens: syncing
+    waits until an administrator reconnects, the reason is `last_error`); or none at all
+    (disconnected: no HubConnection row, the tokens forgotten)."""
+
+    CONNECTED = "connected", "Connected"
+    BROKEN = "broken", "Connection lost"
+    DISCONNECTED = "disconnected", "Not connected"
+
+
 class HubConnection(models.Model):
-    """At most one per company. Tokens are Fernet-encrypted (icb.hub.crypto)."""
+    """At most one per company. Tokens are Fernet-encrypted (icb.hub.crypto). A row is
+    connected or broken; disconnecting deletes it."""
 
     company = models.OneToOneField(Company, on_delete=models.CASCADE, related_name="hub_connection")
     connected_at = models.DateTimeField(default=timezone.now)
@@ -21,8 +32,17 @@ class HubConnection(models.Model):
     last_refresh_at = models.DateTimeField("last directory refresh", null=True, blank=True)
     last_error = models.TextField(blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
+    state = models.CharField(max_length=12, choices=HubState.choices, default=HubState.CONNECTED)
 
     objects = CompanyQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(state__in=[HubState.CONNECTED, HubState.BROKEN]),
+                name="hub_connection_state_stored",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"Hub connection of {self.company}"

@@ -106,8 +106,7 @@ def _oauth_failure(exc: Exception) -> HubError:
         )
     if error == "invalid_grant":
         return HubError(
-            f"{name} refused the sign-in code or refresh token (expired or "
-            "already used). Connect again.",
+            f"{name} refused the sign-in code (expired or already used). Sign in again.",
             code="invalid_grant",
             retryable=False,
         )
@@ -174,7 +173,12 @@ def refresh_tokens(refresh_token: str) -> TokenSet:
         raise _answer_lost("the connection broke before the answer arrived") from None
     except (OAuth2Error, OAuthError, httpx.HTTPError) as exc:
         failure = _oauth_failure(exc)
-        if failure.code in ("invalid_grant", "invalid_client"):
+        if failure.code == "invalid_grant":
+            raise HubUnauthorized(
+                f"{settings.ICB_HUB_NAME} refused the refresh token we hold (expired, "
+                "revoked, or forgotten by the hub)."
+            ) from None
+        if failure.code == "invalid_client":
             raise HubUnauthorized(failure.message) from None
         raise failure from None
     if not isinstance(token, dict) or not token.get("access_token"):

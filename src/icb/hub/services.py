@@ -17,8 +17,8 @@ from icb.tenancy.models import Company, User
 from . import oauth
 from .client import HubClient
 from .crypto import decrypt, encrypt
-from .errors import HubError, HubUnauthorized
-from .models import BillingType, HubConnection, Module, Organization
+from .errors import HubConnectionLost, HubError, HubUnauthorized
+from .models import BillingType, HubConnection, HubState, Module, Organization
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,25 @@ def connection_of(company: Company) -> HubConnection | None:
 
 
 def is_connected(company: Company) -> bool:
+    """Whether the company has a hub connection, working or broken (state_of says which)."""
     return HubConnection.objects.filter(company=company).exists()
+
+
+def state_of(company: Company) -> HubState:
+    state = HubConnection.objects.filter(company=company).values_list("state", flat=True).first()
+    return HubState(state) if state else HubState.DISCONNECTED
+
+
+def mark_broken(company: Company, reason: str) -> HubConnectionLost:
+    """The hub refused the connection's tokens: record it as broken with the reason (the
+    dispatcher then leaves the company's services alone, and nothing asks the hub until
+    an administrator reconnects). Answers the error to raise."""
+    updated = HubConnection.objects.filter(company=company).update(
+        state=HubState.BROKEN, last_error=reason, last_error_at=timezone.now()
+    )
+    if updated:
+        log.warning("Hub connection of company %s is broken: %s", company.pk, reason)
+    return HubConnectionLost(reason)
 
 
 # --- connecting --------------------------------------------------------------------------
@@ -63,28 +81,29 @@ def start_connect(*, user: User, redirect_uri: str) -> tuple[str, dict]:
 
 def complete_connect(*, user: User, pending: dict | None, params: dict) -> HubConnection:
     """Finish the sign-in the hub sent the browser back from. Raises InvalidInput with a
-    message for the person; stores nothing unless every step worked."""
+    message for the person; stores nothing unless every step worked. Over a broken
+    connection, this is its reconnect: the same row, so every mapping stays."""
     name = hub_name()
+    reconnect = user.company is not None and state_of(user.company) == HubState.BROKEN
+    again = "Use Reconnect to start again." if reconnect else "Turn the switch on to start again."
     if params.get("error"):
         if params["error"] == "access_denied":
-            raise InvalidInput(f"Sign-in to {name} was cancelled; the hub is not connected.")
+            raise InvalidInput(
+                f"Sign-in to {name} was cancelled; the connection is still lost."
+                if reconnect
+                else f"Sign-in to {name} was cancelled; the hub is not connected."
+            )
         raise InvalidInput(f"{name} reported an error during sign-in ({params['error'][:60]}).")
     if not pending:
-        raise InvalidInput(
-            f"This sign-in to {name} was already completed or has expired. "
-            "Turn the switch on to start again."
-        )
+        raise InvalidInput(f"This sign-in to {name} was already completed or has expired. {again}")
     if not secrets.compare_digest(str(params.get("state", "")), pending["state"]):
         raise InvalidInput(
-            f"The answer from {name} did not match this sign-in (state "
-            "mismatch). Turn the switch on to start again."
+            f"The answer from {name} did not match this sign-in (state mismatch). {again}"
         )
     if pending.get("company_id") != user.company_id or not user.is_administrator:
         raise InvalidInput("Only administrators may connect the hub.")
     if timezone.now().timestamp() - pending["started"] > CONNECT_TIMEOUT.total_seconds():
-        raise InvalidInput(
-            f"The sign-in to {name} took too long. Turn the switch on to start again."
-        )
+        raise InvalidInput(f"The sign-in to {name} took too long. {again}")
     code = params.get("code")
     if not code:
         raise InvalidInput(f"{name} did not send a sign-in code.")
@@ -95,11 +114,13 @@ def complete_connect(*, user: User, pending: dict | None, params: dict) -> HubCo
     except HubError as exc:
         raise InvalidInput(exc.message) from None
     with transaction.atomic():
+        # A reconnect keeps the row, so the directory and every mapping stay as they are.
         connection, _ = HubConnection.objects.select_for_update().update_or_create(
             company=user.company,
             defaults=dict(
                 connected_at=timezone.now(),
                 connected_by=user,
+                state=HubState.CONNECTED,
                 last_error="",
                 last_error_at=None,
                 **_token_fields(tokens),
@@ -143,11 +164,15 @@ def access_token(company: Company, *, force_refresh: bool = False) -> str:
     makes concurrent workers refresh once and share the result (the hub rotates
     refresh tokens, so a second refresh with the old one would fail).
 
-    A refresh that fails for good is recorded on the connection (`last_error`), so the
-    hub page shows why syncing stopped; the connection row stays."""
+    A refresh token the hub refuses breaks the connection (mark_broken: the reason is
+    `last_error`, the hub page shows it, the row stays); a broken connection raises
+    HubConnectionLost at once, without asking the hub, until it is reconnected. A refresh
+    that failed twice for another reason is recorded in `last_error` too."""
     connection = HubConnection.objects.filter(company=company).first()
     if connection is None:
         raise HubUnauthorized(f"{hub_name()} is not connected.")
+    if connection.state == HubState.BROKEN:
+        raise HubConnectionLost(connection.last_error)
     if not force_refresh and not _expiring(connection):
         token = decrypt(connection.access_token_encrypted)
         if token:
@@ -158,17 +183,21 @@ def access_token(company: Company, *, force_refresh: bool = False) -> str:
         connection = HubConnection.objects.select_for_update().filter(company=company).first()
         if connection is None:
             raise HubUnauthorized(f"{hub_name()} is not connected.")
+        if connection.state == HubState.BROKEN:  # another process found it refused
+            raise HubConnectionLost(connection.last_error)
         if connection.access_token_encrypted != seen and not _expiring(connection):
             return decrypt(connection.access_token_encrypted)  # another process refreshed
         refresh_token = decrypt(connection.refresh_token_encrypted)
-        if not refresh_token:
-            raise HubUnauthorized()
         try:
+            if not refresh_token:
+                raise HubUnauthorized(f"{hub_name()} gave us no refresh token to renew with.")
             tokens = _refresh(refresh_token)
+        except HubUnauthorized as exc:
+            # Recorded (and committed) so the pages show why syncing stopped.
+            failure = mark_broken(company, exc.message)
         except HubError as exc:
-            if not isinstance(exc, HubUnauthorized) and exc.code != REFRESH_FAILED:
+            if exc.code != REFRESH_FAILED:
                 raise  # passing trouble (hub down, slow): nothing to record
-            # Recorded (and committed) so the hub page shows why syncing stopped.
             failure = exc
             connection.last_error, connection.last_error_at = exc.message, timezone.now()
             connection.save(update_fields=["last_error", "last_error_at"])
@@ -179,10 +208,12 @@ def access_token(company: Company, *, force_refresh: bool = False) -> str:
                 connection.refresh_token_encrypted = encrypt(refresh_token)
             if REFRESH_TROUBLE in connection.last_error:  # solved by this refresh
                 connection.last_error, connection.last_error_at = "", None
+            connection.state = HubState.CONNECTED
             connection.save()
+            token = tokens.access_token
     if failure is not None:
         raise failure
-    return tokens.access_token
+    return token
 
 
 # A refresh that failed although it was tried twice; its message names the trouble.
@@ -193,8 +224,8 @@ REFRESH_TROUBLE = "did not answer a token refresh readably"
 def _refresh(refresh_token: str) -> oauth.TokenSet:
     """Refresh; when the answer was lost (garbled, cut short, cut off), try once more
     with the same refresh token: the hub may have rotated it already, and hubs that
-    allow a grace period for rotation accept it again. Otherwise the connection is
-    broken, and the message says so and how to fix it."""
+    allow a grace period for rotation accept it again. A refusal then (HubUnauthorized)
+    breaks the connection; the message says what happened."""
     try:
         return oauth.refresh_tokens(refresh_token)
     except HubError as exc:
@@ -208,15 +239,14 @@ def _refresh(refresh_token: str) -> oauth.TokenSet:
     except HubUnauthorized:
         raise HubUnauthorized(
             f"{lost.message} {name} then refused the refresh token we hold (it had "
-            f"replaced it already), so the connection is broken: connect {name} again to "
-            "fix it."
+            "replaced it already)."
         ) from None
     except HubError as exc:
         if exc.code == "deadline":  # a manual sync's time limit ran out: passing trouble
             raise
         raise HubError(
-            f"{lost.message} A second try failed too: {exc.message} If this goes on, the "
-            f"connection is broken: connect {name} again to fix it.",
+            f"{lost.message} A second try failed too: {exc.message} If this goes on, "
+            f"reconnect {name} on its page.",
             code=REFRESH_FAILED,
         ) from None
 
@@ -227,9 +257,12 @@ def _expiring(connection: HubConnection) -> bool:
 
 
 def hub_client(company: Company) -> HubClient:
-    """An API client for the company's hub that renews its token once on a 401."""
+    """An API client for the company's hub that renews its token once on a 401; a 401
+    right after that breaks the connection (mark_broken)."""
     return HubClient(
-        access_token(company), renew_token=lambda: access_token(company, force_refresh=True)
+        access_token(company),
+        renew_token=lambda: access_token(company, force_refresh=True),
+        refused=lambda reason: mark_broken(company, reason),
     )
 
 
@@ -249,6 +282,8 @@ def refresh_directory(*, company: Company) -> dict:
                 m.code: [o for page in api.organization_pages(m.code) for o in page]
                 for m in modules
             }
+    except HubConnectionLost:
+        raise  # its reason is recorded already
     except HubError as exc:
         HubConnection.objects.filter(company=company).update(
             last_error=exc.message, last_error_at=timezone.now()

@@ -30,7 +30,9 @@ def refresh_directory(company_id: int) -> None:
 
 @shared_task(name="hub.refresh_all_directories", ignore_result=True)
 def refresh_all_directories() -> None:
-    from .models import HubConnection
+    from .models import HubConnection, HubState
 
-    for company_id in HubConnection.objects.values_list("company_id", flat=True):
+    # A broken connection waits for its reconnect: asking the hub again would be refused.
+    connected = HubConnection.objects.filter(state=HubState.CONNECTED)
+    for company_id in connected.values_list("company_id", flat=True):
         refresh_directory.delay(company_id)

@@ -12,6 +12,7 @@ from icb.tenancy.permissions import administrator_required
 
 from . import selectors, services
 from .errors import HubError
+from .models import HubState
 
 SESSION_KEY = "hub_connect_pending"
 SUCCESS = "Operation is completed successfully."
@@ -35,6 +36,7 @@ def _redirect_uri(request) -> str:
 @administrator_required
 def hub_page(request):
     connection = services.connection_of(request.company)
+    broken = connection is not None and connection.state == HubState.BROKEN
     modules = selectors.module_list(company=request.company) if connection else []
     counts = selectors.organization_counts(company=request.company) if connection else {}
     return render(
@@ -42,6 +44,7 @@ def hub_page(request):
         "hub/hub.html",
         {
             "connection": connection,
+            "broken": broken,
             "modules": modules,
             "counts": counts,
             "hub_name": services.hub_name(),
@@ -68,12 +71,20 @@ def connect(request):
 def callback(request):
     # The pending sign-in is used once: a replayed callback finds nothing.
     pending = request.session.pop(SESSION_KEY, None)
+    reconnect = services.state_of(request.company) == HubState.BROKEN
     try:
         services.complete_connect(user=request.user, pending=pending, params=request.GET.dict())
     except ServiceError as exc:
         messages.error(request, exc.message)
         return redirect("hub:page")
-    messages.success(request, SUCCESS)
+    if reconnect:
+        messages.success(
+            request,
+            f"Reconnected to {services.hub_name()}. Your mappings are kept, and the services "
+            "that waited for it sync again automatically.",
+        )
+    else:
+        messages.success(request, SUCCESS)
     try:
         services.refresh_directory(company=request.company)
     except (HubError, ServiceError) as exc:
