@@ -108,10 +108,13 @@ def test_a_hub_that_forgot_our_tokens_is_reconnected_in_one_step(
     page.screenshot(path=str(shots / "service-connection-lost.png"), full_page=True)
 
     # The Sync history and the mapping page say so too, with the way to the hub page.
-    for url in ("/finance/sync-history/", "/admin/my-company/hub-settings/"):
+    for url, shot in (
+        ("/finance/sync-history/", "history-connection-lost.png"),
+        ("/admin/my-company/hub-settings/", "mapping-connection-lost.png"),
+    ):
         page.goto(live_server.url + url)
         expect(page.locator(".hub-banner")).to_contain_text("is lost")
-    page.screenshot(path=str(shots / "mapping-connection-lost.png"), full_page=True)
+        page.screenshot(path=str(shots / shot), full_page=True)
     page.locator(".hub-banner").get_by_role("link", name="Reconnect").click()
 
     # The hub page: Connection lost, why, and one button.

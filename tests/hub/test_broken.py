@@ -211,6 +211,13 @@ def test_pages_that_need_the_hub_say_the_connection_is_lost(
         assert f'href="{HUB_PAGE}"' in banner.group(1), url
 
 
+def test_a_broken_connection_promises_no_next_sync(broken, admin_client, company, admin_user):
+    service_page = _pages(company, admin_user)[1]
+    page = admin_client.get(service_page).content.decode()
+    next_sync = re.search(r"<dd data-icb-next-sync>(.*?)</dd>", page, re.S)
+    assert next_sync and "None until Integration Hub is reconnected" in next_sync.group(1)
+
+
 def test_no_banner_while_connected(admin_client, company, admin_user):
     make_hub_connection(company)
     for url in _pages(company, admin_user):

@@ -175,8 +175,8 @@ def refresh_tokens(refresh_token: str) -> TokenSet:
         failure = _oauth_failure(exc)
         if failure.code == "invalid_grant":
             raise HubUnauthorized(
-                f"{settings.ICB_HUB_NAME} refused the refresh token we hold (expired, "
-                "revoked, or forgotten by the hub)."
+                f"{settings.ICB_HUB_NAME} refused the refresh token we hold (it expired, "
+                "was revoked, or the hub no longer knows it)."
             ) from None
         if failure.code == "invalid_client":
             raise HubUnauthorized(failure.message) from None

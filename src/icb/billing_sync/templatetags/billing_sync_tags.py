@@ -19,6 +19,7 @@ from django.urls import reverse
 from icb.contracts.models import Contract, Service, ServiceUnitChange
 from icb.hub import selectors as hub_selectors
 from icb.hub import services as hub_services
+from icb.hub.models import HubState
 from icb.tenancy.models import Area, Level
 from icb.tenancy.permissions import allows
 
@@ -113,21 +114,24 @@ def icb_sync_panel(context, service: Service) -> dict:
     """An ICB service's sync state (Last Sync, Next Sync) and its Sync now and Stop
     buttons (for those who may modify contracts); nothing for a manual service. While
     the hub is disconnected: the last sync as known, no next sync (and why), no Sync
-    now; Stop always, so the service can go back to manual billing."""
+    now; Stop always, so the service can go back to manual billing. While it is broken
+    (the hub refused its tokens): no next sync until it is reconnected."""
     request = context["request"]
     display = None
-    connected = False
+    connected = broken = False
     if service.is_icb:
         mapped = selectors.mapped_module_ids(
             company=request.company, account_id=service.contract.account_id
         )
         display = selectors.icb_display(service, mapped)
-        connected = hub_services.is_connected(request.company)
+        state = hub_services.state_of(request.company)
+        connected, broken = state != HubState.DISCONNECTED, state == HubState.BROKEN
     return {
         "service": service,
         "contract": service.contract,
         "display": display,
         "hub_connected": connected,
+        "hub_broken": broken,
         "hub_name": hub_services.hub_name(),
         "is_admin": request.user.is_administrator,
         "can_modify": allows(request.user, Area.CONTRACTS, Level.MODIFY),
