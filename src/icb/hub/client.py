@@ -22,6 +22,7 @@ from django.conf import settings
 from pydantic import BaseModel, ValidationError
 
 from .errors import HubError, HubUnauthorized, retry_after
+from .paging import Pages
 from .timelimit import deadline_passed, request_timeout, time_left, time_limit_error
 from .wire import (
     ModuleInfo,
@@ -29,8 +30,7 @@ from .wire import (
     OrganizationInfo,
     OrganizationsPage,
     UsagePage,
-    UsagePageRefs,
-    UsageRow,
+    read_usage_page,
 )
 
 USAGE_IDS_PER_REQUEST = 1000
@@ -50,46 +50,6 @@ class UsageResult:
     measured_at: dict[tuple[str, str], datetime]
     missing: set[str]
     unusable: dict[tuple[str, str], str] = field(default_factory=dict)
-
-
-# --- paging ----------------------------------------------------------------------------
-
-
-class _Pages:
-    """Follows the cursors of one paged read and stops a read that would not end: a
-    cursor handed out twice, a page that brings nothing new yet promises more, or more
-    pages than the request can have (one more is fetched, to tell a repeat from a hub
-    that keeps paging)."""
-
-    def __init__(self, what: str, max_pages: int):
-        self.what = what
-        self.max_pages = max(1, max_pages)
-        self.pages = 0
-        self.seen: set[str] = set()
-
-    def next(self, cursor: str | None, *, progressed: bool) -> str | None:
-        """The cursor of the next page (None: the read is complete), or HubError."""
-        self.pages += 1
-        if not cursor:
-            return None
-        name = settings.ICB_HUB_NAME
-        if cursor in self.seen:
-            raise self._stop(f"{name} kept answering the same page of {self.what}")
-        if not progressed:
-            raise self._stop(
-                f"{name} sent a page of {self.what} with nothing new, yet said more would follow"
-            )
-        if self.pages > self.max_pages:  # checked after the repeats: their message is clearer
-            raise self._stop(
-                f"{name} sent more pages of {self.what} than the request can have "
-                f"({self.max_pages})"
-            )
-        self.seen.add(cursor)
-        return cursor
-
-    @staticmethod
-    def _stop(reason: str) -> HubError:
-        return HubError(f"{reason}; the read was stopped.", code="paging")
 
 
 # --- the API ---------------------------------------------------------------------------
@@ -218,13 +178,7 @@ class HubClient:
         try:
             return model.model_validate(body)
         except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first.get("loc", ()))
-            raise HubError(
-                f"{settings.ICB_HUB_NAME} sent {what} we could not understand "
-                f"({where}: {first.get('msg')}).",
-                code="malformed",
-            ) from None
+            raise _not_understood(exc, what) from None
 
     def modules(self) -> list[ModuleInfo]:
         body = self._request("GET", "/api/v1/modules", what="the module list")
@@ -233,7 +187,7 @@ class HubClient:
     def organization_pages(
         self, module: str, page_size: int = 5000
     ) -> Iterator[list[OrganizationInfo]]:
-        pages = _Pages("organizations", ORGANIZATION_PAGES_MAX)
+        pages = Pages("organizations", ORGANIZATION_PAGES_MAX)
         cursor: str | None = None
         while True:
             params = {"limit": page_size, **({"cursor": cursor} if cursor else {})}
@@ -260,7 +214,7 @@ class HubClient:
             chunk = ids[start : start + USAGE_IDS_PER_REQUEST]
             # Every page brings at least one of the rows asked for, each row comes once:
             # even at one row per page, no more pages than rows.
-            pages = _Pages("usage", len(chunk) * len(set(billing_types)))
+            pages = Pages("usage", len(chunk) * len(set(billing_types)))
             cursor: str | None = None
             while True:
                 body = self._request(
@@ -306,27 +260,20 @@ class HubClient:
         return result
 
     def _usage_page(self, body: dict) -> tuple[UsagePage, dict[tuple[str, str], str]]:
-        """A usage page, and its unusable rows by (organization, billing type) with the
-        reason. Read at once when every row is good; otherwise read for its structure
-        (wrong structure fails the read) and then row by row, so a bad row spoils only
-        itself."""
         try:
-            return UsagePage.model_validate(body), {}
-        except ValidationError:
-            pass
-        refs = self._parse(UsagePageRefs, body, "usage")
-        rows: list[UsageRow] = []
-        unusable: dict[tuple[str, str], str] = {}
-        for ref, raw in zip(refs.usage, body["usage"], strict=True):
-            try:
-                rows.append(UsageRow.model_validate(raw))
-            except ValidationError as exc:
-                key = (ref.organization_id, ref.billing_type)
-                unusable.setdefault(key, UsageRow.problem(exc, raw))
-        page = UsagePage.model_construct(
-            module=refs.module, usage=rows, missing=refs.missing, next_cursor=refs.next_cursor
-        )
-        return page, unusable
+            return read_usage_page(body)
+        except ValidationError as exc:
+            raise _not_understood(exc, "usage") from None
+
+
+def _not_understood(exc: ValidationError, what: str) -> HubError:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first.get("loc", ()))
+    return HubError(
+        f"{settings.ICB_HUB_NAME} sent {what} we could not understand "
+        f"({where}: {first.get('msg')}).",
+        code="malformed",
+    )
 
 
 def _check_asked(key: tuple[str, str], asked: set[str], billing_types: list[str]) -> None:

@@ -118,6 +118,31 @@ class UsagePageRefs(_Strict):
     next_cursor: str | None = None
 
 
+def read_usage_page(body: object) -> tuple[UsagePage, dict[tuple[str, str], str]]:
+    """A usage page, and its unusable rows by (organization, billing type) with the
+    reason. Read at once when every row is good; otherwise read for its structure (a
+    wrong structure raises ValidationError) and then row by row, so a bad row spoils only
+    itself."""
+    try:
+        return UsagePage.model_validate(body), {}
+    except ValidationError:
+        pass
+    refs = UsagePageRefs.model_validate(body)
+    assert isinstance(body, dict)  # validated
+    rows: list[UsageRow] = []
+    unusable: dict[tuple[str, str], str] = {}
+    for ref, raw in zip(refs.usage, body["usage"], strict=True):
+        try:
+            rows.append(UsageRow.model_validate(raw))
+        except ValidationError as exc:
+            key = (ref.organization_id, ref.billing_type)
+            unusable.setdefault(key, UsageRow.problem(exc, raw))
+    page = UsagePage.model_construct(
+        module=refs.module, usage=rows, missing=refs.missing, next_cursor=refs.next_cursor
+    )
+    return page, unusable
+
+
 def _shown(value: object) -> str:
     """A value of the hub's, as a reason shows it (numbers as sent, the rest quoted, cut
     short)."""
