@@ -77,3 +77,13 @@ def test_a_restarted_sandbox_hub_keeps_the_connection(
         assert httpx.get(again.url + "/").status_code == 200
     finally:
         again.stop()
+
+
+@pytest.mark.parametrize("command", ["run", "serve", "worker"])
+def test_asking_a_command_for_help_prints_it_and_starts_nothing(command, capsys, monkeypatch):
+    started = []
+    monkeypatch.setattr(cli, "run", lambda argv: started.append(argv) or 0)
+    monkeypatch.setattr(cli.subprocess, "call", lambda *a, **k: started.append(a) or 0)
+    assert cli.main([command, "--help"]) == 0
+    assert started == []
+    assert "Commands: run" in capsys.readouterr().out

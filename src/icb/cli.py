@@ -213,6 +213,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     command = argv[0] if argv else "help"
     rest = argv[1:]
+    if command in ("run", "serve", "worker") and ("-h" in rest or "--help" in rest):
+        command = "help"  # never start the product when asked how to
     if command == "run":
         return run(rest)
     if command == "serve":
