@@ -28,6 +28,8 @@ ROUTE_PERMISSIONS = {
     ("PATCH", "/accounts/{account_id}"): (Area.CRM_ACCOUNTS, "modify"),
     ("GET", "/contracts"): (Area.CONTRACTS, "view"),
     ("POST", "/contracts"): (Area.CONTRACTS, "modify"),
+    # The contract form's account box: a contracts user may not see the CRM.
+    ("GET", "/contracts/account-options"): (Area.CONTRACTS, "view"),
     ("GET", "/contracts/{contract_id}"): (Area.CONTRACTS, "view"),
     ("PATCH", "/contracts/{contract_id}"): (Area.CONTRACTS, "modify"),
     ("GET", "/contracts/{contract_id}/services"): (Area.CONTRACTS, "view"),

@@ -17,7 +17,7 @@ from icb.tenancy.models import Area, Level
 from icb.tenancy.permissions import require
 
 from . import selectors, services
-from .filters import ContractFilter
+from .filters import AccountOptionFilter, ContractFilter
 from .models import ContractStatus
 
 router = Router(tags=["contracts"])
@@ -38,6 +38,10 @@ class ContractOut(Schema):
 
 
 class ContractPage(Page[ContractOut]):
+    pass
+
+
+class AccountOptionPage(Page[AccountRef]):
     pass
 
 
@@ -197,6 +201,25 @@ def list_contracts(
     require(request.user, Area.CONTRACTS, Level.VIEW)
     contracts = selectors.contract_list(company=request.company, **filters.selector_kwargs())
     return _page(contracts, page, page_size)
+
+
+@router.get(
+    "/contracts/account-options",
+    response=AccountOptionPage,
+    summary="Accounts a contract may be given",
+)
+def list_account_options(
+    request,
+    filters: Query[AccountOptionFilter],
+    page: int = 1,
+    page_size: int | None = None,
+):
+    """The active accounts, in name order, whose name or code contains `q`: what the
+    contract form's account box searches as you type. Needs only the contracts level
+    (the accounts list needs CRM Accounts)."""
+    require(request.user, Area.CONTRACTS, Level.VIEW)
+    accounts = selectors.account_options(company=request.company, **filters.selector_kwargs())
+    return _page(accounts, page, page_size)
 
 
 @router.post("/contracts", response={201: ContractOut}, summary="Create a contract")

@@ -1,5 +1,7 @@
 """The filters of the contract list, declared once: the contracts page and the API
-(`GET /contracts`) both parse this, so an unknown status is refused on both."""
+(`GET /contracts`) both parse this, so an unknown status is refused on both; and of the
+accounts a contract may be given (`GET /contracts/account-options`, which the contract
+form's account box searches as you type)."""
 
 from pydantic import Field, field_validator
 from pydantic_core import PydanticCustomError
@@ -28,3 +30,7 @@ class ContractFilter(ListFilter):
                 {"value": str(value)[:40], "choices": ", ".join(ContractStatus.values)},
             )
         return ContractStatus(value)
+
+
+class AccountOptionFilter(ListFilter):
+    q: str = Field("", max_length=200, description="The account's name or code contains.")

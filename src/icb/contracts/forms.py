@@ -2,9 +2,11 @@
 errors are put back next to the fields they name (icb.common.forms.apply_errors)."""
 
 from django import forms
+from django.urls import reverse_lazy
 
 from icb.common.forms import make_read_only
 from icb.common.money import CURRENCY_CHOICES
+from icb.common.widgets import SearchChoiceField
 
 from .models import BillingFrequency, ContractStatus
 
@@ -25,7 +27,19 @@ DECIMAL_ATTRS = {"inputmode": "decimal", "autocomplete": "off", "spellcheck": "f
 
 
 class ContractForm(AccessibleForm):
-    account_id = forms.ChoiceField(label="Account")
+    # Searched as you type (the company may have tens of thousands of accounts): the page
+    # holds only the current account; the view sets the queryset it may be chosen from.
+    account_id = SearchChoiceField(
+        label="Account",
+        search_url=reverse_lazy("api:list_account_options"),
+        item_label="name",
+        item_detail="code",
+        placeholder="Type a name or code…",
+        error_messages={
+            "required": "Choose an account.",
+            "invalid_choice": "Choose an active account from the list.",
+        },
+    )
     name = forms.CharField(label="Contract name", max_length=200)
     start_date = forms.DateField(label="Start date", widget=DATE_WIDGET)
     end_date = forms.DateField(
@@ -40,11 +54,9 @@ class ContractForm(AccessibleForm):
     currency = forms.ChoiceField(label="Currency", choices=CURRENCY_CHOICES)
     status = forms.ChoiceField(label="Status", choices=ContractStatus.choices)
 
-    def __init__(self, *args, accounts=(), **kwargs):
+    def __init__(self, *args, accounts=None, **kwargs):
         super().__init__(*args, **kwargs)
-        choices = [("", "Choose an account…")]
-        choices += [(str(a.pk), f"{a.name} ({a.code})") for a in accounts]
-        self.fields["account_id"].choices = choices
+        self.fields["account_id"].queryset = accounts
 
 
 class ServiceForm(AccessibleForm):

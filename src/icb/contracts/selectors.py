@@ -118,11 +118,28 @@ def service_history(*, service: Service) -> QuerySet[ServiceUnitChange]:
 
 
 def account_choices(*, company: Company, include_id: int | None = None) -> QuerySet[Account]:
-    """Active accounts to choose from, plus the one already chosen (even if inactive)."""
+    """The accounts a contract form may take: the active ones, plus the one already
+    chosen (even if inactive). The form's account field validates against these; the
+    page never lists them (its box searches account_options through the API)."""
     condition = Q(is_active=True)
     if include_id:
         condition |= Q(pk=include_id)
     return Account.objects.for_company(company).filter(condition).order_by("name", "id")
+
+
+def account_options(*, company: Company, q: str = "") -> QuerySet[Account]:
+    """The active accounts a contract may be given, whose name or code contains `q` (any
+    case), in name order: what the contract form's account box searches. Meant to be
+    paginated by the caller."""
+    accounts = Account.objects.for_company(company).filter(is_active=True)
+    q = _clean_search(q)
+    if q:
+        accounts = accounts.filter(Q(name__icontains=q) | Q(code__icontains=q))
+    return accounts.order_by("name", "id")
+
+
+def has_account_options(*, company: Company) -> bool:
+    return Account.objects.for_company(company).filter(is_active=True).exists()
 
 
 def account_contracts(*, account: Account) -> QuerySet[Contract]:

@@ -112,7 +112,11 @@ def contract_create(request):
                 "account_id": request.GET.get("account", ""),
             },
         )
-    return render(request, "contracts/create.html", {"form": form})
+    return render(
+        request,
+        "contracts/create.html",
+        {"form": form, "has_accounts": selectors.has_account_options(company=request.company)},
+    )
 
 
 def _icb_choice_error(request, module: str | None, billing_type: str) -> str:
