@@ -37,7 +37,12 @@ def test_account_contract_service_and_unit_history(page, live_server):
 
     menu.get_by_role("link", name="Contracts").click()
     page.get_by_role("link", name="New contract").click()
-    page.get_by_label("Account").select_option(label="Harbor Dental Group (HARBOR)")
+    account_box = page.get_by_role("combobox", name="Account")
+    account_box.fill("harb")  # searched as you type; chosen with the keyboard
+    expect(page.get_by_role("option", name="Harbor Dental Group HARBOR")).to_be_visible()
+    account_box.press("ArrowDown")
+    account_box.press("Enter")
+    expect(account_box).to_have_value("Harbor Dental Group (HARBOR)")
     page.get_by_label("Contract name").fill("Managed Services 2026")
     page.get_by_label("Start date").fill("2026-01-01")
     page.get_by_role("button", name="Create contract").click()

@@ -136,13 +136,14 @@
         say(text ? "Nothing matches “" + text + "”." : "Nothing to choose from.");
       } else if (count > found.length) {
         say("The first " + found.length + " of " + count.toLocaleString("en-US") +
-            " matches: type more to narrow them.");
+            (text ? " matches: type more to narrow them." : ": type to search."));
       } else {
         say(found.length === 1 ? "1 match." : found.length + " matches.");
       }
     }
     function search() {
-      var text = input.value.trim();
+      // The box showing its chosen account lists from the top (its label is no search).
+      var text = hidden.value && input.value === chosen.label ? "" : input.value.trim();
       var ticket = ++asked;
       var params = new URLSearchParams({ q: text, page_size: String(SEARCH_PAGE_SIZE) });
       say("Searching…");
@@ -177,7 +178,11 @@
       hidden.value = "";  // typed text is not a choice until one is picked
       searchSoon();
     });
-    input.addEventListener("click", function () { if (list.hidden) { search(); } });
+    input.addEventListener("click", function () {
+      if (!list.hidden) { return; }
+      if (hidden.value && input.value === chosen.label) { input.select(); }  // typing replaces it
+      search();
+    });
     input.addEventListener("keydown", function (event) {
       var open = !list.hidden;
       if (event.key === "ArrowDown" || event.key === "ArrowUp") {
