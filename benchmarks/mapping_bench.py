@@ -50,6 +50,13 @@ def main() -> None:
     import django
 
     django.setup()
+    from builders import (
+        make_accounts,
+        make_admin,
+        make_company,
+        make_organizations,
+        map_organizations,
+    )
     from django.core.management import call_command
     from django.db import connection
     from django.test import Client
@@ -58,55 +65,24 @@ def main() -> None:
     from icb.hub.crypto import encrypt
     from icb.hub.models import HubConnection, Module, Organization
     from icb.mapping.models import Mapping
-    from icb.tenancy.models import Company, Role, User
-    from icb.tenancy.services import ensure_built_in_roles
 
     print(f"database: {connection.vendor}, data dir {os.environ['ICB_DATA_DIR']}")
     call_command("migrate", verbosity=0)
 
     start = time.perf_counter()
-    company = Company.objects.create(name="Bench MSP")
-    ensure_built_in_roles(company)
-    admin = User.objects.create_user(
-        "bench@bench.test",
-        "Bench-Password-1",
-        company=company,
-        role=Role.objects.get(company=company, name="Administrator"),
-    )
+    company = make_company()
+    admin = make_admin(company)
     HubConnection.objects.create(
         company=company,
         access_token_encrypted=encrypt("bench"),
         refresh_token_encrypted=encrypt("bench"),
     )
-    Account.objects.bulk_create(
-        [
-            Account(
-                company=company,
-                name=f"Client {i:05d} Services",
-                code=f"C{i:05d}",
-                is_active=i % 10 != 0,
-            )
-            for i in range(args.accounts)
-        ],
-        batch_size=2000,
-    )
+    make_accounts(company, args.accounts, name="Client {i:05d} Services", inactive_every=10)
     modules = [
         Module.objects.create(company=company, code=code, name=name) for code, name in MODULES
     ]
     for module in modules:
-        orgs = []
-        for i in range(args.organizations):
-            parent = f"{module.code}-{i - i % 10}" if i % 10 else ""
-            orgs.append(
-                Organization(
-                    company=company,
-                    module=module,
-                    external_id=f"{module.code}-{i}",
-                    name=f"Org {i:06d} {module.name}",
-                    parent_external_id=parent,
-                )
-            )
-        Organization.objects.bulk_create(orgs, batch_size=5000)
+        make_organizations(company, module, args.organizations)
     # Map the first accounts (in name order, so the first screen has mappings): two
     # organizations per account and module for the first 5,000 accounts.
     accounts = list(
@@ -120,17 +96,8 @@ def main() -> None:
             .order_by("pk")
             .values_list("pk", flat=True)[: 2 * len(accounts)]
         )
-        Mapping.objects.bulk_create(
-            [
-                Mapping(
-                    company=company,
-                    account_id=accounts[n // 2],
-                    module=module,
-                    organization_id=org_id,
-                )
-                for n, org_id in enumerate(org_ids)
-            ],
-            batch_size=5000,
+        map_organizations(
+            company, module, ((accounts[n // 2], org_id) for n, org_id in enumerate(org_ids))
         )
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":

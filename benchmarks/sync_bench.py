@@ -177,6 +177,13 @@ def main() -> None:
     import django
 
     django.setup()
+    from builders import (
+        make_accounts,
+        make_company,
+        make_contracts,
+        make_icb_services,
+        map_organizations,
+    )
     from django.conf import settings
     from django.core.management import call_command
     from django.db import connection, transaction
@@ -185,14 +192,10 @@ def main() -> None:
     from icb.billing_sync.dispatch import BATCH_SIZE, dispatch_due
     from icb.billing_sync.groups import sync_group
     from icb.billing_sync.tasks import enqueue
-    from icb.contracts.models import Contract, Service, ServiceUnitChange
-    from icb.crm.models import Account
+    from icb.contracts.models import Service, ServiceUnitChange
     from icb.hub import services as hub_services
     from icb.hub.crypto import encrypt
     from icb.hub.models import BillingType, HubConnection, Organization
-    from icb.mapping.models import Mapping
-    from icb.tenancy.models import Company
-    from icb.tenancy.services import ensure_built_in_roles
     from sandbox_hub.runner import start_sandbox
 
     call_command("migrate", verbosity=0)
@@ -206,8 +209,7 @@ def main() -> None:
         settings.ICB_HUB_TIMEOUT = 120
         os.environ["ICB_HUB_TIMEOUT"] = "120"
         tokens = sandbox.obtain_tokens()
-        company = Company.objects.create(name="Bench MSP", time_zone="America/New_York")
-        ensure_built_in_roles(company)
+        company = make_company(time_zone="America/New_York")
         HubConnection.objects.create(
             company=company,
             access_token_encrypted=encrypt(tokens["access_token"]),
@@ -224,72 +226,34 @@ def main() -> None:
             for code in MODULES:
                 orgs = [o for page in api.organization_pages(code) for o in page]
                 hub_services._store_organizations(company, stored[code], orgs, now)
-        accounts = Account.objects.bulk_create(
-            [
-                Account(company=company, name=f"Customer {i:05d}", code=f"C{i:05d}")
-                for i in range(args.accounts)
-            ],
-            batch_size=2000,
-        )
-        contracts = Contract.objects.bulk_create(
-            [
-                Contract(
-                    company=company,
-                    account=a,
-                    name="Managed Services",
-                    start_date=now.date(),
-                    currency="USD",
-                )
-                for a in accounts
-            ],
-            batch_size=2000,
-        )
-        mappings = []
+        accounts = make_accounts(company, args.accounts)
+        contracts = make_contracts(company, accounts, now.date())
+        mapped = 0
         for code in MODULES:
             org_ids = (
                 Organization.objects.filter(module=stored[code])
                 .order_by("id")
                 .values_list("id", flat=True)
             )
-            mappings += [
-                Mapping(
-                    company=company,
-                    account=accounts[i % len(accounts)],
-                    module=stored[code],
-                    organization_id=org_id,
+            mapped += len(
+                map_organizations(
+                    company,
+                    stored[code],
+                    ((accounts[i % len(accounts)].pk, org_id) for i, org_id in enumerate(org_ids)),
                 )
-                for i, org_id in enumerate(org_ids)
-            ]
-        Mapping.objects.bulk_create(mappings, batch_size=5000)
+            )
         kinds = {
             code: BillingType.objects.get(module=stored[code], code=kind)
             for code, kind in MODULES.items()
         }
         due = now - timedelta(minutes=1)
-        Service.objects.bulk_create(
-            [
-                Service(
-                    company=company,
-                    contract=c,
-                    name=f"{code} {kind}",
-                    unit_price=Decimal("5.00"),
-                    units=Decimal("0"),
-                    billing_mode="icb",
-                    icb_module=stored[code],
-                    icb_billing_type=kinds[code],
-                    next_sync_at=due,
-                )
-                for c in contracts
-                for code, kind in MODULES.items()
-            ],
-            batch_size=5000,
-        )
+        make_icb_services(company, contracts, kinds, next_sync_at=due)
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("ANALYZE")  # what autovacuum would do after such a load
         total = Service.objects.count()
         print(
-            f"set-up: {total:,} ICB services, {len(mappings):,} mapped organizations "
+            f"set-up: {total:,} ICB services, {mapped:,} mapped organizations "
             f"({time.perf_counter() - started:.1f} s)"
         )
 

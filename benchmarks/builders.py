@@ -1,0 +1,137 @@
+"""Data builders the benchmarks share: an MSP at scale, written with bulk inserts (a
+company, its accounts, contracts, modules, organizations, mappings and ICB services).
+Import after django.setup(). Not a benchmark itself (run_all.py runs *_bench.py only).
+"""
+
+from collections.abc import Iterable
+from datetime import date
+from decimal import Decimal
+
+from icb.contracts.models import Contract, Service
+from icb.crm.models import Account
+from icb.hub.models import BillingType, Module, Organization
+from icb.mapping.models import Mapping
+from icb.tenancy.models import Company, Role, User
+from icb.tenancy.services import ensure_built_in_roles
+
+ADMIN_EMAIL = "bench@bench.test"
+ADMIN_PASSWORD = "Bench-Password-1"
+
+
+def make_company(name: str = "Bench MSP", **fields) -> Company:
+    """A company with its built-in roles."""
+    company = Company.objects.create(name=name, **fields)
+    ensure_built_in_roles(company)
+    return company
+
+
+def make_admin(company: Company, email: str = ADMIN_EMAIL) -> User:
+    return User.objects.create_user(
+        email,
+        ADMIN_PASSWORD,
+        company=company,
+        role=Role.objects.get(company=company, name="Administrator"),
+    )
+
+
+def make_accounts(
+    company: Company, count: int, name: str = "Customer {i:05d}", inactive_every: int = 0
+) -> list[Account]:
+    """`count` accounts named by the format `name` (with `i`), codes C00000, C00001…; every
+    `inactive_every`-th one inactive (0: none)."""
+    return Account.objects.bulk_create(
+        [
+            Account(
+                company=company,
+                name=name.format(i=i),
+                code=f"C{i:05d}",
+                is_active=not (inactive_every and i % inactive_every == 0),
+            )
+            for i in range(count)
+        ],
+        batch_size=2000,
+    )
+
+
+def make_contracts(company: Company, accounts: list[Account], start: date) -> list[Contract]:
+    """One contract per account, in the accounts' order."""
+    return Contract.objects.bulk_create(
+        [
+            Contract(
+                company=company,
+                account=account,
+                name="Managed Services",
+                start_date=start,
+                currency="USD",
+            )
+            for account in accounts
+        ],
+        batch_size=2000,
+    )
+
+
+def make_modules(company: Company, modules: dict[str, tuple[str, str]]) -> dict[str, BillingType]:
+    """Modules without a hub: {code: (name, billing type code)} → {code: its billing type}
+    (the billing type's module is the module)."""
+    kinds = {}
+    for code, (name, kind) in modules.items():
+        module = Module.objects.create(company=company, code=code, name=name)
+        kinds[code] = BillingType.objects.create(
+            module=module, code=kind, name=kind.replace("_", " ").capitalize()
+        )
+    return kinds
+
+
+def make_organizations(company: Company, module: Module, count: int) -> None:
+    """`count` organizations with external ids `<code>-<i>`; a tenth are parents, the
+    other nine of every ten their children."""
+    Organization.objects.bulk_create(
+        [
+            Organization(
+                company=company,
+                module=module,
+                external_id=f"{module.code}-{i}",
+                name=f"Org {i:06d} {module.name}",
+                parent_external_id=f"{module.code}-{i - i % 10}" if i % 10 else "",
+            )
+            for i in range(count)
+        ],
+        batch_size=5000,
+    )
+
+
+def map_organizations(
+    company: Company, module: Module, pairs: Iterable[tuple[int, int]]
+) -> list[Mapping]:
+    """Map each (account id, organization id) of the module."""
+    return Mapping.objects.bulk_create(
+        [
+            Mapping(company=company, account_id=account_id, module=module, organization_id=org_id)
+            for account_id, org_id in pairs
+        ],
+        batch_size=5000,
+    )
+
+
+def make_icb_services(
+    company: Company, contracts: list[Contract], kinds: dict[str, BillingType], **fields
+) -> None:
+    """One ICB service per contract and module (`kinds`: {module code: billing type}), in
+    the contracts' order then the modules'; `fields` set on every one (next_sync_at,
+    units…; 0 units at 5.00 unless given)."""
+    Service.objects.bulk_create(
+        [
+            Service(
+                company=company,
+                contract=contract,
+                name=f"{code} {kind.code}",
+                billing_mode="icb",
+                icb_module_id=kind.module_id,
+                icb_billing_type=kind,
+                **{"unit_price": Decimal("5.00"), "units": Decimal("0"), **fields},
+            )
+            for contract in contracts
+            for code, kind in kinds.items()
+        ],
+        batch_size=5000,
+    )
