@@ -68,6 +68,7 @@ API_QUERY = {"/mappings/organizations": {"module": "rmm"}}  # needed on every re
 API_VARIANTS = {
     "/accounts": [("last page", {"page": LAST}), ("name search", {"name": "{name}"})],
     "/contracts": [("last page", {"page": LAST}), ("search", {"q": "{name}"})],
+    "/contracts/account-options": [("last page", {"page": LAST}), ("search", {"q": "{name}"})],
     "/services/{service_id}/history": [("last page", {"page": LAST})],
     "/sync-runs": [("last page", {"page": LAST})],
     "/sync-runs/{run_id}/services": [
