@@ -41,12 +41,13 @@ def shots(tmp_path) -> Path:
 
 @pytest.fixture
 def restartable_hub(live_server, settings):
-    """A sandbox hub of this test alone, which it restarts (a new process, no state)."""
+    """A sandbox hub of this test alone, which it restarts (a new process; with no state,
+    unless given the state file `make run` gives it)."""
     callback = f"{live_server.url}/admin/integrations/hub/callback/"
     handles = []
 
-    def start():
-        handle = start_sandbox(redirect_uri=callback, **HUB)
+    def start(state_file=None):
+        handle = start_sandbox(redirect_uri=callback, state_file=state_file, **HUB)
         handles.append(handle)
         settings.ICB_HUB_URL = handle.url
         settings.ICB_HUB_CLIENT_SECRET = "icb-sandbox-secret"
@@ -139,4 +140,45 @@ def test_a_hub_that_forgot_our_tokens_is_reconnected_in_one_step(
     expect(page.locator(".hub-banner")).to_have_count(0)
     page.get_by_role("button", name="Sync now").click()
     expect(page.locator("#service-units")).to_have_value("31.00")
+    assert Service.objects.get(pk=service.pk).units == Decimal("31.00")
+
+
+def test_a_hub_restarted_with_its_state_file_keeps_the_connection(
+    page, live_server, restartable_hub, tmp_path
+):
+    """`make run` a second time: the sandbox comes back with its state, and "Sync now"
+    works without connecting again."""
+    company = make_company("Acme MSP")
+    admin = make_user(company, "admin@acme.test")
+    account = make_account(company, "Harbor Dental Group", "HARBOR")
+    contract = make_contract(account, "Managed Services")
+    state = tmp_path / "sandbox-hub.json"
+    hub = restartable_hub(state)
+    login(page, live_server, "admin@acme.test", PASSWORD)
+    page.goto(f"{live_server.url}/admin/integrations/hub/")
+    page.get_by_role("switch").click()
+    sign_in_at_hub(page)
+    expect(page.get_by_text("Operation is completed successfully.")).to_be_visible()
+    org = Organization.objects.filter(
+        company=company, module__code="rmm", parent_external_id=""
+    ).first()
+    make_mapping(account, org, admin)
+    service = enable_icb(
+        service=make_service(contract, "Managed Workstations", units="1"),
+        actor=admin,
+        module="rmm",
+        billing_type="workstations",
+    )
+    hub.set_quantity("rmm", org.external_id, "workstations", "23")
+    page.goto(f"{live_server.url}/finance/contracts/{contract.pk}/services/{service.pk}/")
+    page.get_by_role("button", name="Sync now").click()
+    expect(page.locator("#service-units")).to_have_value("23.00")
+
+    hub.stop()
+    hub = restartable_hub(state)  # the same state file: tokens and quantities kept
+    hub.set_quantity("rmm", org.external_id, "workstations", "31")
+    page.get_by_role("button", name="Sync now").click()
+    expect(page.locator("#service-units")).to_have_value("31.00")
+    expect(page.locator(".hub-banner")).to_have_count(0)
+    assert HubConnection.objects.get(company=company).state == "connected"
     assert Service.objects.get(pk=service.pk).units == Decimal("31.00")
