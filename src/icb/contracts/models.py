@@ -48,8 +48,9 @@ class Contract(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = CompanyQuerySet.as_manager()
-    # Not a column: set on the contracts of a list by selectors.attach_totals.
+    # Not columns: set on the contracts of a list's page by selectors.attach_totals.
     total_amount: Decimal
+    service_count: int
 
     class Meta:
         ordering = ["account__name", "name", "id"]

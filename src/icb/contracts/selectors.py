@@ -4,7 +4,7 @@ use these, so a list or a lookup means the same thing everywhere."""
 from collections import defaultdict
 from decimal import Decimal
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Q, QuerySet
 
 from icb.common.errors import NotFound
 from icb.common.money import line_amount, to_cents
@@ -32,13 +32,14 @@ def _clean_search(text) -> str:
 def contract_list(
     *, company: Company, q: str = "", account_id=None, status: str | None = None
 ) -> QuerySet[Contract]:
-    """Contracts of the company with their account and the number of services, filtered
-    by a search on account name or code (or the contract's name), an account and a
-    status. An unknown account or status simply matches nothing."""
+    """Contracts of the company with their account, filtered by a search on account name
+    or code (or the contract's name), an account and a status. An unknown account or
+    status simply matches nothing. Nothing is counted or summed per contract here: that
+    would be done for every contract before the page is cut; `attach_totals` does it for
+    a page's contracts."""
     contracts = (
         Contract.objects.for_company(company)
         .select_related("account")
-        .annotate(service_count=Count("services"))
         .order_by("account__name", "name", "id")
     )
     q = _clean_search(q)
@@ -55,16 +56,20 @@ def contract_list(
 
 def attach_totals(contracts: list[Contract]) -> list[Contract]:
     """Set `total_amount` (sum of each line's units × price, rounded per line as on an
-    invoice) on each contract, with one query for the whole list. Done in Python rather
-    than SQL so that the sum is exact decimal arithmetic on every database."""
+    invoice) and `service_count` on each contract, with one query for the whole list
+    (a page's contracts, once the page is cut). Done in Python rather than SQL so that
+    the sum is exact decimal arithmetic on every database."""
     totals: dict[int, Decimal] = defaultdict(lambda: Decimal("0.00"))
+    counts: dict[int, int] = defaultdict(int)
     rows = Service.objects.filter(contract__in=[c.pk for c in contracts]).values_list(
         "contract_id", "units", "unit_price"
     )
     for contract_id, units, unit_price in rows:
         totals[contract_id] += line_amount(units, unit_price)
+        counts[contract_id] += 1
     for contract in contracts:
         contract.total_amount = to_cents(totals[contract.pk])
+        contract.service_count = counts[contract.pk]
     return contracts
 
 
