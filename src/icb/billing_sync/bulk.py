@@ -1,10 +1,10 @@
 """The bulk statements of a batch write (stage 3), with the vendor SQL: the services' new
-sync state, their changed units, and multi-row INSERTs. Rows arrive as database values
-(decimals and JSON as text, times adapted by the backend): Django's bulk_update and
-bulk_create would spend most of their time preparing each value through the field
-machinery. Only quoted names from the models' metadata and placeholders are formatted
-into SQL; every value is a parameter.
-"""
+sync state, their changed units, and the rows inserted (COPY on PostgreSQL, multi-row
+INSERTs elsewhere). Rows arrive as database values (decimals and JSON as text, times
+adapted by the backend): Django's bulk_update and bulk_create would spend most of their
+time preparing each value through the field machinery. Only quoted names from the
+models' metadata and placeholders are formatted into SQL; every value is a parameter
+(or, with COPY, a field of the data stream)."""
 
 from __future__ import annotations
 
@@ -19,9 +19,8 @@ from django.db.models import Field, Model, QuerySet
 
 from icb.contracts.models import Service
 
-INSERT_ROWS = 500  # rows per INSERT statement
+INSERT_ROWS = 500  # rows per INSERT statement (SQLite; PostgreSQL uses COPY)
 ID_CHUNK = 900  # ids per IN (...) list (SQLite's limit on parameters, with room)
-UNITS_CHUNK = 1000  # changed services per UPDATE … FROM (VALUES …) on PostgreSQL
 
 
 class Keep(enum.Enum):
@@ -50,9 +49,12 @@ class SyncState(NamedTuple):
 
 
 def insert_rows(model: type[Model], field_names: list[str], rows: list[tuple]) -> None:
-    """INSERT many rows, INSERT_ROWS per statement (one multi-row VALUES: far fewer round
-    trips than executemany on PostgreSQL)."""
+    """INSERT many rows: COPY on PostgreSQL; elsewhere INSERT_ROWS per statement (one
+    multi-row VALUES: far fewer round trips than executemany)."""
     if not rows:
+        return
+    if connection.vendor == "postgresql":
+        _copy_postgresql(model, field_names, rows)
         return
     quote = connection.ops.quote_name
     columns = ", ".join(_column(name, model) for name in field_names)
@@ -67,6 +69,20 @@ def insert_rows(model: type[Model], field_names: list[str], rows: list[tuple]) -
                 f"VALUES {', '.join([row] * len(chunk))}"
             )
             cursor.execute(sql, [value for values in chunk for value in values])
+
+
+def _copy_postgresql(model: type[Model], field_names: list[str], rows: list[tuple]) -> None:
+    """COPY … FROM STDIN: the rows stream as text in one statement whose length does not
+    grow with them. A multi-row VALUES of 500 rows × 9 columns had its thousands of
+    placeholders rewritten by the driver in Python (a fifth of an all-change night);
+    COPY took 60,000 history rows in 0.5 s against 3.4 s, and unnest() over one array
+    per column in 2.0 s (the driver quotes the arrays in Python)."""
+    table = connection.ops.quote_name(model._meta.db_table)
+    columns = ", ".join(_column(name, model) for name in field_names)
+    with connection.cursor() as cursor, connection.wrap_database_errors:
+        with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
 
 
 def store_states(
@@ -122,9 +138,12 @@ def _column(name: str, model: type[Model] = Service) -> str:
 def _units_and_state_postgresql(
     unit_changes: dict[int, Decimal], states: dict[int, SyncState], at: Any
 ) -> None:
-    """Changed units joined from a VALUES list (PostgreSQL would evaluate a long CASE per
-    row), with the services' new sync state and the claim released."""
+    """Changed units joined from two arrays (PostgreSQL would evaluate a long CASE per
+    row; a VALUES list grows the statement with the rows), with the services' new sync
+    state and the claim released."""
     table = connection.ops.quote_name(Service._meta.db_table)
+    id_type = Service._meta.pk.db_type(connection)
+    units_type = cast(Field, Service._meta.get_field("units")).db_type(connection)
     by_state: dict[SyncState, list[tuple[int, Decimal]]] = defaultdict(list)
     for service_id, new_units in sorted(unit_changes.items()):
         by_state[states[service_id]].append((service_id, new_units))  # all the same: OK
@@ -132,20 +151,19 @@ def _units_and_state_postgresql(
         for state, changed in by_state.items():
             values = state.columns()
             assignments = "".join(f", {_column(f)} = %s" for f in values)
-            for start in range(0, len(changed), UNITS_CHUNK):
-                chunk = changed[start : start + UNITS_CHUNK]
-                params: list = [at, *values.values()]
-                for service_id, new_units in chunk:
-                    params += [service_id, str(new_units)]
-                rows = ", ".join(["(%s, %s)"] * len(chunk))
-                cursor.execute(
-                    f"UPDATE {table} SET {_column('units')} = "  # noqa: S608
-                    f"CAST(v.units AS DECIMAL(12, 2)), {_column('updated_at')} = %s, "
-                    f"{_column('sync_claim_token')} = '', {_column('sync_claimed_until')} = "
-                    f"NULL{assignments} FROM (VALUES {rows}) AS v(id, units) "
-                    f"WHERE {table}.{_column('id')} = v.id",
-                    params,
-                )
+            cursor.execute(
+                f"UPDATE {table} SET {_column('units')} = v.units, "  # noqa: S608
+                f"{_column('updated_at')} = %s, {_column('sync_claim_token')} = '', "
+                f"{_column('sync_claimed_until')} = NULL{assignments} "
+                f"FROM unnest(%s::{id_type}[], %s::{units_type}[]) AS v(id, units) "
+                f"WHERE {table}.{_column('id')} = v.id",
+                [
+                    at,
+                    *values.values(),
+                    [service_id for service_id, _ in changed],
+                    [str(new_units) for _, new_units in changed],
+                ],
+            )
 
 
 def _units_sqlite(changed: list[tuple[int, Decimal]], at: Any) -> None:
