@@ -118,7 +118,7 @@ def test_a_contract_is_created_with_the_chosen_account(admin_client, account):
 
 
 @pytest.mark.parametrize(
-    "value", ["abc", "-1", "0", "1.5", "99999999999999999999999", "١", "other", "closed"]
+    "value", ["abc", "-1", "0", "1.5", "99999999999999999999999", "١", "²", "other", "closed"]
 )
 def test_an_account_that_may_not_be_chosen_is_the_fields_error(
     admin_client, company, other_company, value

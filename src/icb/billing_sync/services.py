@@ -134,9 +134,7 @@ def sync_now(*, service: Service, actor: User | None) -> Service:
         raise Conflict(
             "This service is billed manually; turn on Integrated Customer Billing first."
         )
-    task = claim_for_manual_sync(
-        service, user=actor if isinstance(actor, User) and actor.pk else None
-    )
+    task = claim_for_manual_sync(service, user=contract_services.actor_user(actor))
     try:
         with time_limit(settings.ICB_MANUAL_SYNC_SECONDS):
             sync_group(task.run_id, task.batches)

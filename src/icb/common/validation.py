@@ -63,3 +63,12 @@ class FieldErrors:
         if self.errors:
             first = next(iter(self.errors.values()))[0]
             raise InvalidInput(first, errors=self.errors)
+
+
+def parse_id(value) -> int | None:
+    """A posted id as the database can hold it (ASCII digits, 1..MAX_ID), else None."""
+    text = str(value).strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 19:
+        return None
+    number = int(text)
+    return number if 0 < number <= MAX_ID else None

@@ -16,18 +16,9 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Model, QuerySet
 
-from .validation import MAX_ID
+from .validation import parse_id
 
 SEARCH_PAGE_SIZE = 20
-
-
-def parse_id(value) -> int | None:
-    """A posted id as the database can hold it (ASCII digits, 1..MAX_ID), else None."""
-    text = str(value).strip()
-    if not (text.isascii() and text.isdigit()) or len(text) > 19:
-        return None
-    number = int(text)
-    return number if 0 < number <= MAX_ID else None
 
 
 class SearchSelect(forms.Widget):

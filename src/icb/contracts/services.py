@@ -15,7 +15,7 @@ from django.db import transaction
 
 from icb.common.errors import Conflict, InvalidInput, NotFound
 from icb.common.money import CENT, CURRENCIES
-from icb.common.validation import MAX_ID, FieldErrors, full_clean_or_raise
+from icb.common.validation import FieldErrors, full_clean_or_raise, parse_id
 from icb.crm.models import Account
 from icb.tenancy.models import Company, User
 
@@ -124,16 +124,6 @@ def parse_date(value, *, field: str, required: bool = True) -> datetime.date | N
     raise InvalidInput(f"{label}: enter a valid date (YYYY-MM-DD).", field=field)
 
 
-def _parse_id(value) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value if 0 < value <= MAX_ID else None
-    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) < 20:
-        return _parse_id(int(value.strip()))
-    return None
-
-
 def _text(value, *, field: str) -> str:
     if value is None:
         return ""
@@ -163,14 +153,14 @@ def _currency(value) -> str:
 
 
 def _account(*, company: Company, account_id) -> Account:
-    pk = _parse_id(account_id)
+    pk = parse_id(account_id)
     account = Account.objects.filter(company=company, pk=pk).first() if pk else None
     if account is None:
         raise InvalidInput("Unknown account.", field="account_id")
     return account
 
 
-def _actor_user(actor) -> User | None:
+def actor_user(actor) -> User | None:
     return actor if isinstance(actor, User) and actor.pk else None
 
 
@@ -304,7 +294,7 @@ def service_create(
             old_units=None,
             new_units=service.units,
             source=UnitChangeSource.CREATED,
-            user=_actor_user(actor),
+            user=actor_user(actor),
             changed_at=service.created_at,
         )
     return service
@@ -363,7 +353,7 @@ def service_update(*, service: Service, actor, **changes) -> Service:
                 old_units=old_units,
                 new_units=locked.units,
                 source=UnitChangeSource.USER,
-                user=_actor_user(actor),
+                user=actor_user(actor),
                 changed_at=locked.updated_at,
             )
     if Service.contract.is_cached(service):
