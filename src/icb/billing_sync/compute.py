@@ -19,12 +19,12 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 
-from icb.common.money import CENT
+from icb.common.money import to_cents
 from icb.contracts.models import DECIMAL_PLACES, MAX_DIGITS, SyncStatus
 from icb.hub.client import UsageResult
 from icb.hub.errors import HubError
@@ -249,7 +249,7 @@ def compute_units(
         total = sum(quantities, Decimal(0))
         if not total.is_finite() or total < 0 or total >= UNITS_LIMIT:
             raise ArithmeticError
-        units = total.quantize(CENT, rounding=ROUND_HALF_UP)
+        units = to_cents(total)
         if units >= UNITS_LIMIT:
             raise ArithmeticError
     except ArithmeticError:

@@ -125,7 +125,11 @@ def fail_batch(run_id: int, batch: Batch, message: str, now: datetime | None = N
     outcomes), written as failed unless it was written already: its services keep their
     units and get the error and a retry, their claim is released and the run counts the
     batch. For a manual sync, whose batch lists its service."""
-    run = SyncRun.objects.filter(pk=run_id, finished_at__isnull=True).first()
+    run = (
+        SyncRun.objects.filter(pk=run_id, finished_at__isnull=True)
+        .select_related("company")
+        .first()
+    )
     if run is None:
         return
     outcomes = {i: Outcome(SyncStatus.ERROR, message=message) for i in batch.service_ids}

@@ -24,7 +24,7 @@ from .compute import MAPPING_INCOMPLETE_MESSAGE
 from .models import ItemStatus, SyncRun
 
 
-def mapped_module_ids(*, company: Company, account_id: int) -> set[int]:
+def mapped_module_ids(*, company: Company | int, account_id: int) -> set[int]:
     """Modules in which the account has at least one organization mapped (live)."""
     return set(
         Mapping.objects.for_company(company)
@@ -42,7 +42,7 @@ def icb_display(service: Service, mapped_modules: set[int] | None = None) -> dic
         return None
     if mapped_modules is None:
         mapped_modules = mapped_module_ids(
-            company=service.company, account_id=service.contract.account_id
+            company=service.company_id, account_id=service.contract.account_id
         )
     incomplete = service.icb_module_id not in mapped_modules
     state: str

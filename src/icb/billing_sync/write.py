@@ -111,8 +111,8 @@ def write_batch(run: SyncRun, plan: Plan, now: datetime) -> None:
                 counts["error"] += 1
             states[service_id] = state
             # A change is itemized by its history row (which carries the run's id).
-            if item_status not in (ItemStatus.CHANGED, ItemStatus.UNCHANGED) or (
-                item_status == ItemStatus.UNCHANGED and list_unchanged
+            if item_status != ItemStatus.CHANGED and (
+                item_status != ItemStatus.UNCHANGED or list_unchanged
             ):
                 items.append(
                     (

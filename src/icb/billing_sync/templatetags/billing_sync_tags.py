@@ -20,6 +20,7 @@ from icb.contracts.models import Contract, Service, ServiceUnitChange
 from icb.hub import selectors as hub_selectors
 from icb.hub import services as hub_services
 from icb.hub.models import HubState
+from icb.hub.templatetags.hub_tags import page_connection
 from icb.tenancy.models import Area, Level
 from icb.tenancy.permissions import allows
 
@@ -27,6 +28,17 @@ from .. import selectors
 from ..services import NOT_MAPPED_MESSAGE
 
 register = template.Library()
+
+
+def _mapped_modules(request, account_id: int) -> set[int]:
+    """The modules the account has organizations mapped in, read once per request (the
+    service window's panel and its tab both show them)."""
+    cache = request.__dict__.setdefault("_icb_mapped_modules", {})
+    if account_id not in cache:
+        cache[account_id] = selectors.mapped_module_ids(
+            company=request.company, account_id=account_id
+        )
+    return cache[account_id]
 
 
 def mapping_link(account_id: int) -> str:
@@ -45,7 +57,7 @@ def icb_tab_context(
     """What the Integrated Customer Billing tab of a service (or of the Add Service
     window, without a service) needs. `module`/`billing_type`: the codes to show as
     chosen (a re-rendered form's input), else the service's own."""
-    connected = hub_services.is_connected(request.company)
+    connected = page_connection(request) is not None
     context = {
         "connected": connected,
         "hub_name": hub_services.hub_name(),
@@ -63,9 +75,7 @@ def icb_tab_context(
             )
         return context
     modules = hub_selectors.module_list(company=request.company)
-    mapped_ids = selectors.mapped_module_ids(
-        company=request.company, account_id=contract.account_id
-    )
+    mapped_ids = _mapped_modules(request, contract.account_id)
     if module is None and service is not None and service.is_icb and service.icb_module:
         module = service.icb_module.code
         kind = service.icb_billing_type
@@ -120,12 +130,11 @@ def icb_sync_panel(context, service: Service) -> dict:
     display = None
     connected = broken = False
     if service.is_icb:
-        mapped = selectors.mapped_module_ids(
-            company=request.company, account_id=service.contract.account_id
-        )
+        mapped = _mapped_modules(request, service.contract.account_id)
         display = selectors.icb_display(service, mapped)
-        state = hub_services.state_of(request.company)
-        connected, broken = state != HubState.DISCONNECTED, state == HubState.BROKEN
+        connection = page_connection(request)
+        connected = connection is not None
+        broken = connected and connection.state == HubState.BROKEN
     return {
         "service": service,
         "contract": service.contract,
