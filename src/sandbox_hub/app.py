@@ -28,7 +28,18 @@ ENDPOINT_NAMES = {
 
 # Requests after which the state file (--state) is written: the token endpoint issues and
 # rotates tokens, revocation revokes them, a test control changes data.
-SAVED_AFTER = ("oauth.token", "oauth.revoke")
+# The requests that change what the state file holds (tokens and the test controls'
+# changes; not faults or request counters), after which it is written.
+SAVED_AFTER = (
+    "oauth.token",
+    "oauth.revoke",
+    "controls.set_quantity",
+    "controls.add_organization",
+    "controls.remove_organization",
+    "controls.set_today",
+    "controls.expire_tokens",
+    "controls.reset",
+)
 
 MALFORMED_BODY = b"<html><body><h1>502 Bad Gateway</h1><p>upstream reset</p></body></html>"
 
@@ -96,7 +107,7 @@ def create_app(config: HubConfig | None = None) -> Flask:
         if (
             config.state_file
             and request.method not in ("GET", "HEAD", "OPTIONS")
-            and (endpoint in SAVED_AFTER or endpoint.startswith("controls."))
+            and endpoint in SAVED_AFTER
         ):
             current_hub().save_state()
         return response

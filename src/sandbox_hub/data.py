@@ -583,7 +583,6 @@ class HubData:
         self._modules: dict[str, ModuleData] = {}
         self._pool: list[Customer] = []
         self._fixed_now = now
-        self._now = now or datetime.now(UTC)
         self._configured_today = today
         self._today: date | None = today
         self._today_changed = False  # by the test control, since the start or a reset
@@ -601,7 +600,6 @@ class HubData:
         with self._lock:
             self._pool = pool
             self._fixed_now = now or self._fixed_now
-            self._now = self._fixed_now or datetime.now(UTC)
             self._modules = {}
             self._changes = {}
             self._today = self._configured_today

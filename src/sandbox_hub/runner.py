@@ -36,8 +36,9 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 
+from .config import DEFAULT_REDIRECT_URI
+
 SRC = Path(__file__).resolve().parents[1]  # the folder holding this package
-DEFAULT_REDIRECT_URI = "http://127.0.0.1:8000/admin/integrations/hub/callback/"
 START_TIMEOUT = 15.0
 
 

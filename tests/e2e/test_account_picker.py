@@ -2,9 +2,6 @@
 from the API, the keyboard chooses one, the contract is saved with it, and the contract
 page shows its account in the box."""
 
-import os
-from pathlib import Path
-
 import pytest
 from playwright.sync_api import expect
 
@@ -13,13 +10,6 @@ from tests.clients import login
 from tests.factories import PASSWORD, make_account, make_company, make_contract, make_user
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def shots(tmp_path) -> Path:
-    folder = Path(os.environ.get("ICB_SCREENSHOTS") or tmp_path)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 @pytest.fixture

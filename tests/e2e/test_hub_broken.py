@@ -4,9 +4,7 @@ which syncing works again. In Chromium, against a sandbox hub restarted for real
 
 Screenshots go to $ICB_SCREENSHOTS (a directory) when set, else to the test's tmp dir."""
 
-import os
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -30,13 +28,6 @@ from tests.factories import (
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 HUB = dict(organizations=12, seed=11)
-
-
-@pytest.fixture
-def shots(tmp_path) -> Path:
-    folder = Path(os.environ.get("ICB_SCREENSHOTS") or tmp_path)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 @pytest.fixture

@@ -6,10 +6,8 @@ The README's screenshots come from here: `make screenshots` runs these tests (an
 breakdown's) with ICB_SCREENSHOTS=docs/screenshots, so they stay true to the pages.
 Without ICB_SCREENSHOTS they go to the test's temporary directory."""
 
-import os
 import uuid
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -44,13 +42,6 @@ LINES_OF_CELLS = """cells => cells.map(cell => {
 })"""
 # Cells holding money, quantities or times.
 NUMBER_AND_TIME_CELLS = "table.data td.num, table.data td.nowrap, table.data td:has(time)"
-
-
-@pytest.fixture
-def shots(tmp_path) -> Path:
-    folder = Path(os.environ.get("ICB_SCREENSHOTS") or tmp_path)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 def _org(hub, company, module, name, quantities, parent=None):

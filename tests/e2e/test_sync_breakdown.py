@@ -6,7 +6,6 @@ print with the breakdown open and without menus or buttons.
 Screenshots of both pages go to $ICB_SCREENSHOTS (a directory) when set, else to the
 test's temporary directory."""
 
-import os
 import uuid
 from datetime import datetime
 from pathlib import Path
@@ -33,13 +32,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 PARENT = "Harbor Dental Group, Inc."
 SITE = "HARBOR DENTAL – Boston Office"
-
-
-@pytest.fixture
-def shots(tmp_path) -> Path:
-    folder = Path(os.environ.get("ICB_SCREENSHOTS") or tmp_path)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 def _rows(table) -> list[list[str]]:
