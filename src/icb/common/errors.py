@@ -24,6 +24,12 @@ class ServiceError(Exception):
         if code is not None:
             self.code = code
 
+    @property
+    def field_errors(self) -> dict:
+        """The messages by field, the whole error under "__all__" when it names none
+        (what a form shows; the API answers `errors` as it is)."""
+        return self.errors or {"__all__": [self.message]}
+
 
 class InvalidInput(ServiceError):
     status = 422

@@ -9,7 +9,7 @@ def apply_errors(form, exc: ServiceError, aliases: dict | None = None) -> None:
     """Put a service error's messages on the form fields they name (`aliases` maps a
     service's field name to the form's); the rest go to the form as a whole."""
     aliases = aliases or {}
-    for field, messages in (exc.errors or {"__all__": [exc.message]}).items():
+    for field, messages in exc.field_errors.items():
         name = aliases.get(field, field)
         for message in messages:
             form.add_error(name if name in form.fields else None, message)
@@ -41,7 +41,7 @@ def add_service_errors(form, check: Callable[[dict], object], aliases: dict | No
     try:
         check(posted_values(form))
     except InvalidInput as exc:
-        for field, messages in (exc.errors or {"__all__": [exc.message]}).items():
+        for field, messages in exc.field_errors.items():
             name = aliases.get(field, field)
             if name in form.fields:
                 if name not in form.errors:

@@ -37,7 +37,7 @@ class FieldErrors:
         self.errors: dict[str, list[str]] = {}
 
     def add(self, exc: InvalidInput) -> None:
-        for field, messages in (exc.errors or {"__all__": [exc.message]}).items():
+        for field, messages in exc.field_errors.items():
             self.errors.setdefault(field, []).extend(messages)
 
     def read(self, parse: Callable[..., T], *args, **kwargs) -> T | None:

@@ -123,7 +123,7 @@ def _grid_modules(request, codes: str | None):
     modules = selectors.mapping_modules(company=request.company)
     if codes is None or not codes.strip():
         return selectors.chosen_columns(user=request.user, modules=modules)
-    wanted = [c.strip() for c in codes.replace("\x00", "").split(",") if c.strip()]
+    wanted = [c.strip() for c in codes.split(",") if c.strip()]
     if len(wanted) > selectors.MAX_COLUMNS:
         raise InvalidInput(f"Choose at most {selectors.MAX_COLUMNS} modules.", field="modules")
     by_code = {m.code: m for m in modules}
@@ -221,11 +221,11 @@ def picker_organizations(
     """A module's organizations for the picker: matching the search (name or id), parents
     with their children beneath, each with the account it is mapped to."""
     require(request.user, Area.HUB_SETTINGS, Level.VIEW)
-    if not module or "\x00" in module:
+    if not module:
         raise InvalidInput("Name the module (its code).", field="module")
     found = module_get(company=request.company, code=module)
     items, next_cursor = selectors.organization_options(
-        module=found, search=search.replace("\x00", "").strip()[:100], cursor=cursor, limit=limit
+        module=found, search=search.strip()[:100], cursor=cursor, limit=limit
     )
     return {"items": items, "next_cursor": next_cursor}
 
