@@ -22,6 +22,7 @@ def test_me_with_token_and_session(company):
         "contracts": "none",
         "hub_settings": "view",
         "security": "none",
+        "billing_review": "none",
     }
     assert body["administrator"] is False
     client = Client()

@@ -30,6 +30,7 @@ def setup(company):
         contracts="view",
         hub_settings="view",
         security="modify",
+        billing_review="view",
     )
     peer_role = make_role(company, "Peer", security="modify")
     officer = make_user(company, "officer@acme.test", officer_role)

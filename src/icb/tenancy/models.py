@@ -47,6 +47,7 @@ class Area(models.TextChoices):
     CONTRACTS = "contracts", "Contracts"
     HUB_SETTINGS = "hub_settings", "Hub Settings"
     SECURITY = "security", "Security & Integrations"
+    BILLING_REVIEW = "billing_review", "Billing review"
 
 
 class Level(models.TextChoices):
@@ -74,6 +75,7 @@ class Role(models.Model):
     contracts = _level_field("Contracts")
     hub_settings = _level_field("Hub Settings")
     security = _level_field("Security & Integrations")
+    billing_review = _level_field("Billing review")
 
     objects = CompanyQuerySet.as_manager()
 

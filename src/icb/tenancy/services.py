@@ -24,11 +24,12 @@ BUILT_IN_ROLES: dict[str, dict[str, bool | str]] = {
         **{a.value: Level.MODIFY for a in Area},
     ),
     "Finance": dict(
-        description="Manages accounts, contracts and organization mappings.",
+        description="Manages accounts, contracts, organization mappings and billing review.",
         crm_accounts=Level.MODIFY,
         contracts=Level.MODIFY,
         hub_settings=Level.MODIFY,
         security=Level.NONE,
+        billing_review=Level.MODIFY,
     ),
     "Read-only": dict(
         description="Sees accounts, contracts and mappings; changes nothing.",
@@ -36,6 +37,7 @@ BUILT_IN_ROLES: dict[str, dict[str, bool | str]] = {
         contracts=Level.VIEW,
         hub_settings=Level.VIEW,
         security=Level.NONE,
+        billing_review=Level.VIEW,
     ),
 }
 
