@@ -11,6 +11,7 @@ from django.test import Client
 from icb.api import api
 from icb.billing_sync.models import SyncRun
 from icb.hub.models import BillingType, Module, Organization
+from icb.notify.models import WebhookEndpoint
 from icb.tenancy.models import Area
 from tests.factories import make_account, make_contract, make_role, make_service, make_user
 
@@ -60,6 +61,9 @@ ROUTE_PERMISSIONS = {
     # The directory is read by the mapping page and by the service window alike.
     ("GET", "/modules"): (DIRECTORY, "view"),
     ("GET", "/modules/{code}/organizations"): (DIRECTORY, "view"),
+    ("GET", "/webhooks"): (Area.SECURITY, "view"),
+    ("POST", "/webhooks"): (Area.SECURITY, "modify"),
+    ("DELETE", "/webhooks/{webhook_id}"): (Area.SECURITY, "modify"),
 }
 
 # Bodies that would be valid for the caller's own objects, so a 404 can only come from
@@ -86,6 +90,8 @@ BODIES = {
     ("PUT", "/mappings/columns"): {"modules": []},
     ("PUT", "/mappings/columns/default"): {"modules": []},
     ("PUT", "/accounts/{account_id}/mappings"): {},
+    # A public address literal: checked without a name lookup, never contacted here.
+    ("POST", "/webhooks"): {"url": "https://93.184.216.34/hook", "events": ["change.held"]},
 }
 
 
@@ -114,12 +120,16 @@ def _world(company):
     BillingType.objects.create(module=module, code="workstations", name="Workstations")
     Organization.objects.create(company=company, module=module, external_id="1", name="Org")
     run = SyncRun.objects.create(company=company, trigger="manual")
+    webhook = WebhookEndpoint.objects.create(
+        company=company, url="https://example.com/hook", event_types=["change.held"]
+    )
     return {
         "account_id": account.pk,
         "contract_id": contract.pk,
         "service_id": service.pk,
         "code": module.code,
         "run_id": run.pk,
+        "webhook_id": webhook.pk,
     }
 
 

@@ -17,14 +17,16 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 LAYERS = {
     "common": 0,
     "tenancy": 1,
-    "crm": 2,
-    "hub": 2,
-    "contracts": 3,
-    "mapping": 3,
-    "billing_sync": 4,
-    "review": 5,
-    "invoicing": 5,
-    "web": 6,
+    "events": 2,  # the outbox: every layer above records events
+    "crm": 3,
+    "hub": 3,
+    "contracts": 4,
+    "mapping": 4,
+    "billing_sync": 5,
+    "review": 6,
+    "invoicing": 6,
+    "notify": 7,  # delivers events and composes the digest: reads every layer below
+    "web": 8,
 }
 # icb/api.py, urls.py, settings.py, celery.py, cli.py, demo.py, wsgi.py: above everything.
 PROJECT = max(LAYERS.values()) + 1

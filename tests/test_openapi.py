@@ -12,6 +12,7 @@ from icb.api import api
 from icb.billing_sync.models import SyncRun, SyncRunItem
 from icb.contracts.models import ServiceUnitChange
 from icb.hub.models import BillingType, Module, Organization
+from icb.notify.models import WebhookEndpoint
 from tests.factories import make_account, make_contract, make_mapping, make_service
 
 
@@ -111,6 +112,12 @@ def world(company, admin_user):
             "quantities": {"1": "10", "2": "2.5", "gone": "0"},
             "measured_at": {"1": "2026-01-05T04:00:00+00:00", "2": "2026-01-05T03:41:00+00:00"},
         },
+    )
+    WebhookEndpoint.objects.create(
+        company=company,
+        url="https://example.com/hook",
+        event_types=["sync_run.finished"],
+        last_success_at=run.started_at,
     )
     return {
         "account_id": account.pk,

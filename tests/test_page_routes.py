@@ -12,6 +12,7 @@ from django.urls import URLResolver, get_resolver, reverse
 from icb.billing_sync.models import SyncRun
 from icb.contracts.models import Service
 from icb.hub.models import BillingType, Module, Organization
+from icb.notify.models import WebhookEndpoint
 from icb.tenancy.models import Area
 from tests.factories import make_account, make_contract, make_role, make_service, make_user
 
@@ -52,6 +53,9 @@ PAGE_PERMISSIONS = {
     "hub:disconnect": {"POST": ADMIN},
     "hub:refresh": {"POST": ADMIN},
     "mapping:page": {"GET": (Area.HUB_SETTINGS, VIEW)},
+    "notify:webhooks": {"GET": (Area.SECURITY, VIEW), "POST": (Area.SECURITY, MODIFY)},
+    "notify:webhook_detail": {"GET": (Area.SECURITY, VIEW), "POST": (Area.SECURITY, MODIFY)},
+    "notify:digest_choice": {"POST": ANY},  # one's own digest choice, on the profile
 }
 
 NOT_FOUND_PAGE = "There is nothing here, or it is not yours to see."
@@ -102,7 +106,11 @@ def _world(company):
     run = SyncRun.objects.create(company=company, trigger="manual")
     role = make_role(company, f"Custom {tag}")
     member = make_user(company, f"member{tag}@{company.pk}.test", role)
+    webhook = WebhookEndpoint.objects.create(
+        company=company, url="https://example.com/hook", event_types=["change.held"]
+    )
     return {
+        "webhook_id": webhook.pk,
         "account_id": account.pk,
         "contract_id": contract.pk,
         "service_id": service.pk,

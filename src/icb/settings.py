@@ -48,6 +48,8 @@ INSTALLED_APPS = [
     "icb.hub",
     "icb.mapping",
     "icb.billing_sync",
+    "icb.events",
+    "icb.notify",
     "icb.web",
 ]
 
@@ -206,6 +208,35 @@ ICB_HUB_DIRECTORY_REFRESH_MINUTES = int(os.environ.get("ICB_HUB_DIRECTORY_REFRES
 # Fernet key of the hub tokens at rest; empty: generated once into the data dir.
 ICB_ENCRYPTION_KEY = os.environ.get("ICB_ENCRYPTION_KEY", "")
 
+# Webhooks (docs/webhooks.md): attempts per delivery, the first retry wait (doubled after
+# each failed attempt, up to the maximum), the answer timeout, all in seconds. With the
+# defaults a delivery is tried for about 8 hours.
+ICB_WEBHOOK_ATTEMPTS = int(os.environ.get("ICB_WEBHOOK_ATTEMPTS", "10"))
+ICB_WEBHOOK_RETRY_BASE = float(os.environ.get("ICB_WEBHOOK_RETRY_BASE", "60"))
+ICB_WEBHOOK_MAX_RETRY_WAIT = float(os.environ.get("ICB_WEBHOOK_MAX_RETRY_WAIT", "14400"))
+ICB_WEBHOOK_TIMEOUT = float(os.environ.get("ICB_WEBHOOK_TIMEOUT", "10"))
+# Webhook URLs on loopback, private or link-local addresses are refused (a webhook must
+# not reach into the network ICB runs in) unless this is "1" (tests, a lab).
+ICB_WEBHOOKS_ALLOW_PRIVATE = os.environ.get("ICB_WEBHOOKS_ALLOW_PRIVATE", "0") == "1"
+
+# Mail (the nightly digest). Without ICB_SMTP_HOST mail is printed on the console (so
+# `make run` shows it); with it, sent through that SMTP server.
+EMAIL_HOST = os.environ.get("ICB_SMTP_HOST", "")
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend"
+)
+EMAIL_PORT = int(os.environ.get("ICB_SMTP_PORT", "587"))
+EMAIL_HOST_USER = os.environ.get("ICB_SMTP_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("ICB_SMTP_PASSWORD", "")
+EMAIL_USE_TLS = os.environ.get("ICB_SMTP_STARTTLS", "1") == "1"
+EMAIL_USE_SSL = os.environ.get("ICB_SMTP_SSL", "0") == "1"
+EMAIL_TIMEOUT = 30
+DEFAULT_FROM_EMAIL = os.environ.get("ICB_EMAIL_FROM", "ICB <icb@localhost>")
+# The address people open ICB at, for the links in mails (none when empty).
+ICB_PUBLIC_URL = os.environ.get("ICB_PUBLIC_URL", "")
+
 CELERY_BEAT_SCHEDULE = {
     "refresh-hub-directories": {
         "task": "hub.refresh_all_directories",
@@ -218,6 +249,18 @@ CELERY_BEAT_SCHEDULE = {
         "task": "billing_sync.dispatch",
         "schedule": 60.0,
         "options": {"expires": 55},
+    },
+    # Hands new events (icb.events) to the webhook endpoints and sends the due deliveries.
+    "notify.relay": {
+        "task": "notify.relay",
+        "schedule": 30.0,
+        "options": {"expires": 25},
+    },
+    # The nightly digest of each company whose night's runs have all finished.
+    "notify.send_digests": {
+        "task": "notify.send_digests",
+        "schedule": 300.0,
+        "options": {"expires": 280},
     },
 }
 

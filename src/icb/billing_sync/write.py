@@ -17,9 +17,12 @@ from decimal import Decimal
 from django.db import connection, transaction
 
 from icb.contracts.models import ServiceUnitChange, SyncStatus, UnitChangeSource
+from icb.events.services import record_event
+from icb.events.types import SYNC_RUN_FINISHED
 
 from .bulk import KEEP, SyncState, insert_rows, store_states
 from .compute import Plan
+from .events import run_finished_payload
 from .models import ItemStatus, SyncRun, SyncRunItem, SyncTrigger
 from .scheduling import next_midnight, retry_at
 
@@ -147,6 +150,10 @@ def write_batch(run: SyncRun, plan: Plan, now: datetime) -> None:
             if finished:
                 stored.finished_at = now
         stored.save()
+        if finished:  # told in the same transaction (the outbox: icb.events)
+            record_event(
+                company=company_id, type=SYNC_RUN_FINISHED, payload=run_finished_payload(stored)
+            )
     if finished:
         _log_finished(stored, now)
 

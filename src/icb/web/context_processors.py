@@ -64,6 +64,9 @@ def navigation(request):
                     "label": "Integrations",
                     "items": [
                         _item(settings.ICB_HUB_NAME, "hub:page", user.is_administrator),
+                        _item(
+                            "Webhooks", "notify:webhooks", allows(user, Area.SECURITY, Level.VIEW)
+                        ),
                     ],
                 },
                 {
