@@ -19,8 +19,15 @@ from icb.events.services import record_event
 from icb.notify import digest, services
 from icb.notify.models import Digest
 from tests.clients import connect
-from tests.factories import make_account, make_contract, make_mapping, make_org, make_role
-from tests.factories import make_service, make_user
+from tests.factories import (
+    make_account,
+    make_contract,
+    make_mapping,
+    make_org,
+    make_role,
+    make_service,
+    make_user,
+)
 
 pytestmark = pytest.mark.django_db
 
