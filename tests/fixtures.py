@@ -8,6 +8,7 @@ import pytest
 from sandbox_hub.runner import start_sandbox
 from tests.clients import CALLBACK
 from tests.factories import make_account, make_company, make_contract, make_user
+from tests.webhook_receiver import start_receiver
 
 
 @pytest.fixture(autouse=True)
@@ -75,3 +76,11 @@ def hub(settings, sandbox):
     sandbox.clear_faults()
     yield sandbox
     sandbox.clear_faults()
+
+
+@pytest.fixture
+def receiver():
+    """A webhook receiver on loopback verifying signatures (tests/webhook_receiver.py);
+    set its `secret` to the webhook's, `answers` to the status codes to give."""
+    with start_receiver() as state:
+        yield state

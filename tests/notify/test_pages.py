@@ -6,7 +6,6 @@ from django.test import Client
 from django.urls import reverse
 
 from icb.hub.crypto import decrypt
-
 from icb.notify.models import DigestSubscription, WebhookEndpoint
 from tests.factories import make_role, make_user
 
