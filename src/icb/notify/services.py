@@ -80,7 +80,7 @@ def endpoint_enable(*, company: Company, endpoint_id: int, enabled: bool) -> Web
     endpoint.disabled_reason = "" if enabled else "Disabled by a person."
     endpoint.save(update_fields=["enabled", "disabled_reason"])
     if not enabled:
-        _give_up_pending(endpoint, "The webhook was disabled.")
+        _give_up_pending(endpoint)
     return endpoint
 
 
@@ -276,11 +276,12 @@ def _disable_if_failing(endpoint: WebhookEndpoint, delivery: WebhookDelivery, er
         f"Disabled after {delivery.attempts} failed attempts without a success. Last: {error}"
     )[:300]
     endpoint.save(update_fields=["enabled", "disabled_reason"])
-    _give_up_pending(endpoint, "The webhook was disabled.")
+    _give_up_pending(endpoint)
     log.warning("Webhook endpoint %s disabled: %s", endpoint.pk, endpoint.disabled_reason)
 
 
-def _give_up_pending(endpoint: WebhookEndpoint, reason: str) -> None:
+def _give_up_pending(endpoint: WebhookEndpoint) -> None:
+    """Its pending deliveries are given up: they would go to a disabled endpoint."""
     WebhookDelivery.objects.filter(endpoint=endpoint, status=DeliveryStatus.PENDING).update(
         status=DeliveryStatus.FAILED, finished_at=timezone.now(), next_attempt_at=None
     )
