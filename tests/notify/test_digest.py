@@ -178,3 +178,16 @@ def test_a_finished_nightly_run_records_its_event(night):
     assert (event.payload["trigger"], event.payload["status"]) == ("nightly", "finished")
     assert (event.payload["changed"], event.payload["failed"]) == (1, 1)
     assert event.payload["finished_at"].endswith("Z")
+
+
+def test_a_nightly_run_reaches_a_webhook_signed(night, company, receiver):
+    endpoint, receiver.secret = services.endpoint_create(
+        company=company, actor=None, url=receiver.url, event_types=["sync_run.finished"]
+    )
+    services.relay_events()
+    for delivery_id in services.due_deliveries():
+        services.attempt_delivery(delivery_id=delivery_id)
+    [message] = receiver.verified()
+    assert message["type"] == "sync_run.finished"
+    assert (message["data"]["run_id"], message["data"]["changed"]) == (night.pk, 1)
+    assert endpoint.deliveries.get().status == "delivered"
