@@ -1,11 +1,16 @@
 """The webhooks pages (Admin › Integrations › Webhooks) and the digest choice on the
 profile page."""
 
+from datetime import timedelta
+
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
+from icb.events.services import record_event
 from icb.hub.crypto import decrypt
+from icb.notify import services
 from icb.notify.models import DigestSubscription, WebhookEndpoint
 from tests.factories import make_role, make_user
 
@@ -88,3 +93,22 @@ def test_a_role_without_contracts_cannot_ask_for_the_digest(company, client):
     client.force_login(user)
     text = client.get(reverse("tenancy:profile")).content.decode()
     assert "the digest is not sent to you" in text
+
+
+def test_a_delivery_given_up_with_its_webhook_says_so(admin_client, company, receiver, settings):
+    settings.ICB_WEBHOOK_ATTEMPTS = 2
+    endpoint, receiver.secret = services.endpoint_create(
+        company=company, actor=None, url=receiver.url, event_types=["sync_run.finished"]
+    )
+    receiver.answers = [500] * 4
+    record_event(company=company, type="sync_run.finished", payload={"run_id": 1})
+    record_event(company=company, type="sync_run.finished", payload={"run_id": 2})
+    now = timezone.now()
+    services.relay_events(now=now)
+    first = endpoint.deliveries.order_by("id").first()
+    for _ in range(2):
+        services.attempt_delivery(delivery_id=first.pk, now=now)
+        now += timedelta(hours=1)
+    text = admin_client.get(reverse("notify:webhook_detail", args=[endpoint.pk])).content.decode()
+    assert "Disabled after 2 failed attempts without a success." in text
+    assert text.count("given up: the webhook was disabled") == 1  # the one never tried

@@ -12,7 +12,7 @@ from icb.common.errors import InvalidInput
 from icb.events.models import Event
 from icb.events.services import record_event
 from icb.hub.crypto import decrypt
-from icb.notify import delivery, services
+from icb.notify import delivery, services, tasks
 from icb.notify.models import DeliveryAttempt, WebhookDelivery, WebhookEndpoint
 
 pytestmark = pytest.mark.django_db
@@ -230,3 +230,14 @@ def test_a_url_that_turned_private_is_not_contacted(company, receiver, settings)
     assert attempt.status_code is None and "private or local address" in attempt.error
     assert receiver.received == []
     assert WebhookDelivery.objects.get(endpoint=endpoint).status == "pending"
+
+
+def test_the_tasks_are_thin_calls_of_the_services(company, receiver):
+    _endpoint(company, receiver)
+    record_event(company=company, type="sync_run.finished", payload={"run_id": 9})
+    services.relay_events()
+    [delivery_id] = services.due_deliveries()
+    tasks.deliver(delivery_id)  # as the worker runs it
+    assert WebhookDelivery.objects.get(pk=delivery_id).status == "delivered"
+    assert receiver.verified()[0]["data"] == {"run_id": 9}
+    assert tasks.send_digests() == 0  # no night has finished

@@ -1,6 +1,7 @@
 """Admin › Integrations › Webhooks (endpoints, the secret once, the delivery log, a test
 event) and the digest choice on the user's profile."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
@@ -83,6 +84,7 @@ def webhook_detail(request, webhook_id):
         {
             "endpoint": endpoint,
             "deliveries": selectors.delivery_log(endpoint=endpoint),
+            "attempts_allowed": settings.ICB_WEBHOOK_ATTEMPTS,
             "can_modify": allows(request.user, Area.SECURITY, Level.MODIFY),
         },
     )
