@@ -77,3 +77,22 @@ def test_no_unused_loggers():
             ):
                 unused.append(f"{path.relative_to(SRC)}: {name}")
     assert not unused, unused
+
+
+def test_mail_is_printed_unless_an_smtp_server_is_set(tmp_path):
+    code = (
+        "import icb.settings as s; "
+        "print(s.EMAIL_BACKEND.rsplit('.', 2)[1], s.EMAIL_HOST, s.EMAIL_PORT, s.EMAIL_USE_TLS)"
+    )
+    assert _python(code, tmp_path) == "console  587 True"
+    smtp = _python(code, tmp_path, ICB_SMTP_HOST="mail.acme.test", ICB_SMTP_PORT="25")
+    assert smtp == "smtp mail.acme.test 25 True"
+
+
+def test_the_notify_tasks_are_on_the_beat_schedule(tmp_path):
+    code = (
+        "import django; django.setup(); from icb.celery import app; "
+        "print(sorted(e['task'] for e in app.conf.beat_schedule.values()))"
+    )
+    tasks = _python(code, tmp_path)
+    assert "'notify.relay'" in tasks and "'notify.send_digests'" in tasks

@@ -191,3 +191,13 @@ def test_a_nightly_run_reaches_a_webhook_signed(night, company, receiver):
     assert message["type"] == "sync_run.finished"
     assert (message["data"]["run_id"], message["data"]["changed"]) == (night.pk, 1)
     assert endpoint.deliveries.get().status == "delivered"
+
+
+def test_a_mail_server_that_refuses_is_recorded(night, company, admin_user, settings):
+    services.digest_subscribe(user=admin_user, subscribed=True)
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", 1  # nothing listens there
+    settings.EMAIL_USE_TLS = False
+    assert digest.send_due_digests() == 1
+    stored = Digest.objects.get(company=company)
+    assert stored.recipients == 0 and stored.error.startswith("Could not send: ")
