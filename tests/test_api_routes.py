@@ -55,6 +55,10 @@ ROUTE_PERMISSIONS = {
     ("GET", "/accounts/{account_id}/mappings"): (Area.HUB_SETTINGS, "view"),
     ("POST", "/mappings/changes"): (Area.HUB_SETTINGS, "modify"),
     ("PUT", "/accounts/{account_id}/mappings"): (Area.HUB_SETTINGS, "modify"),
+    ("GET", "/unmapped-organizations"): (Area.BILLING_REVIEW, "view"),
+    ("GET", "/mapping-suggestions"): (Area.BILLING_REVIEW, "view"),
+    # Accepting maps an organization: both areas at modify.
+    ("POST", "/mapping-suggestions/accept"): ((Area.BILLING_REVIEW, Area.HUB_SETTINGS), "modify"),
     ("GET", "/hub"): (Area.SECURITY, "view"),
     ("POST", "/hub/disconnect"): ADMIN,
     ("POST", "/hub/refresh"): ADMIN,
@@ -92,6 +96,7 @@ BODIES = {
     ("PUT", "/accounts/{account_id}/mappings"): {},
     # A public address literal: checked without a name lookup, never contacted here.
     ("POST", "/webhooks"): {"url": "https://93.184.216.34/hook", "events": ["change.held"]},
+    ("POST", "/mapping-suggestions/accept"): {"min_confidence": 0.9},
 }
 
 

@@ -56,6 +56,11 @@ PAGE_PERMISSIONS = {
     "notify:webhooks": {"GET": (Area.SECURITY, VIEW), "POST": (Area.SECURITY, MODIFY)},
     "notify:webhook_detail": {"GET": (Area.SECURITY, VIEW), "POST": (Area.SECURITY, MODIFY)},
     "notify:digest_choice": {"POST": ANY},  # one's own digest choice, on the profile
+    "mapping:unmapped": {"GET": (Area.BILLING_REVIEW, VIEW)},
+    # Accepting maps an organization, so it also needs Hub Settings modify
+    # (tests/mapping/test_unmapped_pages.py checks that part).
+    "mapping:unmapped_accept": {"POST": (Area.BILLING_REVIEW, MODIFY)},
+    "mapping:unmapped_scan": {"POST": (Area.BILLING_REVIEW, MODIFY)},
 }
 
 NOT_FOUND_PAGE = "There is nothing here, or it is not yours to see."

@@ -240,6 +240,7 @@ def _register_routers() -> None:
     from icb.crm.api import router as crm_router
     from icb.hub.api import router as hub_router
     from icb.mapping.api import router as mapping_router
+    from icb.mapping.unmapped_api import router as unmapped_router
     from icb.notify.api import router as notify_router
     from icb.tenancy.api import router as tenancy_router
 
@@ -248,6 +249,7 @@ def _register_routers() -> None:
     api.add_router("/", contracts_router)
     api.add_router("/", hub_router)
     api.add_router("/", mapping_router)
+    api.add_router("/", unmapped_router)
     api.add_router("/", billing_sync_router)
     api.add_router("/", notify_router)
 

@@ -111,6 +111,9 @@ class Organization(models.Model):
     # Gone from the hub at the last refresh; kept (and flagged) while anything refers to it.
     removed_at = models.DateTimeField(null=True, blank=True)
     seen_at = models.DateTimeField(default=timezone.now)
+    # When a directory refresh first listed it; null for those of its module's first read
+    # (there from the start, so not "new"). The unmapped usage marks the recent ones new.
+    appeared_at = models.DateTimeField(null=True, blank=True)
 
     objects = CompanyQuerySet.as_manager()
 

@@ -345,6 +345,10 @@ def _store_modules(company: Company, modules, now) -> dict[str, Module]:
 
 
 def _store_organizations(company: Company, module: Module, organizations, now) -> dict:
+    # Inserted rows appear now, unless this is the module's first read; the upsert never
+    # updates `appeared_at`, so a known organization keeps its own.
+    first_read = not Organization.objects.filter(module=module).exists()
+    appeared_at = None if first_read else now
     rows = {}
     for org in organizations:  # the last occurrence of a repeated id wins
         rows[org.id] = Organization(
@@ -356,6 +360,7 @@ def _store_organizations(company: Company, module: Module, organizations, now) -
             status=_status(org.status),
             removed_at=None,
             seen_at=now,
+            appeared_at=appeared_at,
         )
     Organization.objects.bulk_create(
         rows.values(),

@@ -6,6 +6,7 @@ import logging
 from celery import shared_task
 
 from icb.common.errors import ServiceError
+from icb.mapping.tasks import scan_unmapped
 
 from .errors import HubError
 
@@ -26,6 +27,9 @@ def refresh_directory(company_id: int) -> None:
     except (HubError, ServiceError) as exc:
         # Recorded on the connection by the service; the next run tries again.
         log.warning("Directory refresh of company %s failed: %s", company_id, exc)
+        return
+    # What the organizations that belong to no account use, and suggestions for them.
+    scan_unmapped.delay(company_id)
 
 
 @shared_task(name="hub.refresh_all_directories", ignore_result=True)

@@ -5,7 +5,7 @@ from django.db import models
 from django.utils import timezone
 
 from icb.crm.models import Account
-from icb.hub.models import Module, Organization
+from icb.hub.models import BillingType, Module, Organization
 from icb.tenancy.models import Company, User
 from icb.tenancy.scoping import CompanyQuerySet, UserOwnedQuerySet
 
@@ -93,3 +93,84 @@ class DefaultMappingColumns(models.Model):
 
     def __str__(self) -> str:
         return ", ".join(self.module_codes)
+
+
+class UnmappedUsage(models.Model):
+    """A quantity the hub reported for an organization that belonged to no account when
+    usage was last read (one row per organization and billing type, zeros left out). A
+    snapshot: each read replaces the company's rows; the reads check the mapping again,
+    so an organization mapped since drops out at once."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    module = models.ForeignKey(Module, on_delete=models.CASCADE, related_name="+")
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    billing_type = models.ForeignKey(BillingType, on_delete=models.CASCADE, related_name="+")
+    quantity = models.DecimalField(max_digits=20, decimal_places=4)
+    measured_at = models.DateTimeField(null=True, blank=True)
+
+    objects = CompanyQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "billing_type"], name="unmapped_usage_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["company", "organization"])]
+
+    def __str__(self) -> str:
+        return f"{self.organization_id}/{self.billing_type_id}: {self.quantity}"
+
+
+class MappingSuggestion(models.Model):
+    """The account an unmapped organization most likely belongs to, as the last search
+    found it; applied only when a person accepts it."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    module = models.ForeignKey(Module, on_delete=models.CASCADE, related_name="+")
+    organization = models.OneToOneField(
+        Organization, on_delete=models.CASCADE, related_name="mapping_suggestion"
+    )
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    confidence = models.DecimalField(max_digits=4, decimal_places=3)
+    reason = models.CharField(max_length=300)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = CompanyQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["company", "-confidence"])]
+
+    def __str__(self) -> str:
+        return f"{self.organization_id} → {self.account_id} ({self.confidence})"
+
+
+class UnmappedScanStep(models.TextChoices):
+    USAGE = "usage", "Reading usage"
+    SUGGESTIONS = "suggestions", "Finding suggestions"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class UnmappedScan(models.Model):
+    """The company's last read of unmapped usage and search for suggestions (a
+    background task), with its progress: one row per company, reused."""
+
+    company = models.OneToOneField(Company, on_delete=models.CASCADE, related_name="+")
+    step = models.CharField(max_length=12, choices=UnmappedScanStep.choices)
+    done = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # The usage snapshot's time (the last read that worked), and the last failure.
+    usage_read_at = models.DateTimeField(null=True, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+
+    objects = CompanyQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return f"{self.step} {self.done}/{self.total}"
+
+    @property
+    def running(self) -> bool:
+        return self.step in (UnmappedScanStep.USAGE, UnmappedScanStep.SUGGESTIONS)

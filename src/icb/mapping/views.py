@@ -1,18 +1,31 @@
 """Admin > My Company > Hub Settings: the Organization Mapping page, and the ITC
 Integrations Mapping section of an account's page (rendered by the mapping_section tag).
+Finance > Unmapped usage: the organizations with usage that belong to no account, and
+their suggestions (accepted here by a form post).
 Reads here; saving goes through the API (/api/v1/mappings/changes) from
 static/mapping/mapping.js."""
 
-from django.shortcuts import render
-from django.views.decorators.http import require_safe
+from decimal import Decimal, InvalidOperation
+from urllib.parse import quote
 
+from django.conf import settings
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST, require_safe
+
+from icb.common.errors import InvalidInput, ServiceError
+from icb.common.pagination import paginate
+from icb.common.validation import parse_id
 from icb.crm.forms import AccountFilterForm
 from icb.crm.models import Account
 from icb.hub.services import is_connected
 from icb.tenancy.models import Area, Level
-from icb.tenancy.permissions import allows, area_required
+from icb.tenancy.permissions import allows, area_required, require
 
-from . import selectors
+from . import selectors, suggestions, unmapped_selectors
+from .matching import DEFAULT_CONFIDENCE
+from .tasks import scan_unmapped
 
 
 def _cells(account_id: int, modules, mappings: dict) -> list[dict]:
@@ -79,3 +92,116 @@ def account_section(request, account: Account) -> dict:
         section["changes"] = selectors.recent_changes(account=account)
         section["module_names"] = selectors.module_names(company=account.company)
     return section
+
+
+# --- Finance › Unmapped usage ----------------------------------------------------------
+
+UNMAPPED_PAGE_SIZE = 50
+
+
+def _may_accept(user) -> bool:
+    """Accepting a suggestion maps an organization: Billing review and Hub Settings."""
+    return allows(user, Area.BILLING_REVIEW, Level.MODIFY) and allows(
+        user, Area.HUB_SETTINGS, Level.MODIFY
+    )
+
+
+@require_safe
+@area_required(Area.BILLING_REVIEW)
+def unmapped_page(request):
+    company = request.company
+    modules = selectors.mapping_modules(company=company)
+    module = request.GET.get("module") or None
+    if module not in {m.code for m in modules}:
+        module = None
+    new_only = request.GET.get("new") == "1"
+    everything = unmapped_selectors.unmapped_organizations(company=company, module=module)
+    shown = [i for i in everything if i.new] if new_only else everything
+    default = Decimal(str(DEFAULT_CONFIDENCE))
+    context = {
+        "connected": is_connected(company),
+        "modules": modules,
+        "module": module,
+        "new_only": new_only,
+        "page": paginate(shown, request.GET.get("page"), UNMAPPED_PAGE_SIZE),
+        "count": len(everything),
+        "new_count": sum(1 for i in everything if i.new),
+        "revenue": sum((i.estimated_monthly_revenue for i in everything), Decimal(0)),
+        "unpriced": sum(1 for i in everything if not i.priced),
+        "scan": unmapped_selectors.scan_of(company=company),
+        "incomplete": unmapped_selectors.incomplete_mappings(company=company),
+        "may_accept": _may_accept(request.user),
+        "may_scan": allows(request.user, Area.BILLING_REVIEW, Level.MODIFY),
+        "default_confidence": default,
+        "confident": suggestions.suggestion_list(
+            company=company, module=module, min_confidence=default
+        ).count(),
+    }
+    return render(request, "mapping/unmapped.html", context)
+
+
+def _back(request) -> str:
+    """Back to the list as it was filtered (only this page's own parameters)."""
+    params = {k: request.POST[k] for k in ("filter_module", "new") if request.POST.get(k)}
+    query = "&".join(
+        f"{'module' if k == 'filter_module' else k}={quote(v)}" for k, v in params.items()
+    )
+    return reverse("mapping:unmapped") + (f"?{query}" if query else "")
+
+
+@require_POST
+@area_required(Area.BILLING_REVIEW)
+def unmapped_accept(request):
+    """Accept one suggestion (module, organization_id, account_id as shown) or every
+    suggestion of at least min_confidence."""
+    require(request.user, Area.HUB_SETTINGS, Level.MODIFY)
+    data = request.POST
+    try:
+        if data.get("min_confidence") is not None:
+            try:
+                threshold = Decimal(data["min_confidence"].strip() or "x") / 100
+            except InvalidOperation:
+                raise InvalidInput(
+                    "Enter the confidence as a percentage, 0 to 100.", field="min_confidence"
+                ) from None
+            accepted = suggestions.accept_suggestions(
+                company=request.company,
+                user=request.user,
+                min_confidence=suggestions.check_confidence(threshold),
+                module=data.get("module") or None,
+            )
+        else:
+            pick = suggestions.Pick(
+                module=data.get("module", ""),
+                organization_id=data.get("organization_id", ""),
+                account_id=parse_id(data.get("account_id")) or 0,
+            )
+            accepted = suggestions.accept_suggestions(
+                company=request.company, user=request.user, picks=[pick]
+            )
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        if accepted == 1:
+            messages.success(request, "The suggestion was accepted: the organization is mapped.")
+        elif accepted:
+            messages.success(request, f"{accepted} suggestions were accepted and mapped.")
+        else:
+            messages.warning(request, "No suggestion was that confident; nothing was mapped.")
+    return redirect(_back(request))
+
+
+@require_POST
+@area_required(Area.BILLING_REVIEW)
+def unmapped_scan(request):
+    """Read the unmapped usage and search the suggestions again, in the background."""
+    if not is_connected(request.company):
+        messages.error(request, f"{settings.ICB_HUB_NAME} is not connected.")
+    else:
+        scan_unmapped.delay(request.company.pk)
+        messages.success(
+            request,
+            "Reading the usage of unmapped organizations in the background; this page "
+            "shows the progress.",
+        )
+    return redirect(_back(request))

@@ -3,12 +3,16 @@
 from django.conf import settings
 from django.urls import reverse
 
+from icb.mapping.unmapped_selectors import unmapped_count
 from icb.tenancy.models import Area, Level
 from icb.tenancy.permissions import allows
 
 
-def _item(label, url_name, visible):
-    return {"label": label, "url": reverse(url_name), "visible": visible}
+def _item(label, url_name, visible, badge=None):
+    """A menu entry; `badge` (a callable) is a count shown beside it, asked only when the
+    entry is visible."""
+    count = badge() if visible and badge is not None else None
+    return {"label": label, "url": reverse(url_name), "visible": visible, "badge": count}
 
 
 def _mark_current(menu, path: str) -> None:
@@ -36,6 +40,12 @@ def navigation(request):
                             "Sync history",
                             "billing_sync:runs",
                             allows(user, Area.CONTRACTS, Level.VIEW),
+                        ),
+                        _item(
+                            "Unmapped usage",
+                            "mapping:unmapped",
+                            allows(user, Area.BILLING_REVIEW, Level.VIEW),
+                            badge=lambda: unmapped_count(company=user.company),
                         ),
                     ],
                 },

@@ -1,0 +1,149 @@
+"""Unmapped usage: reading from the hub what the organizations that belong to no account
+use (set-based, as the sync reads usage: one query per module and 1,000 organizations,
+every billing type at once), stored as a snapshot; and the scan, the background work
+that reads it and then searches the suggestions, with its progress."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from icb.hub.client import USAGE_IDS_PER_REQUEST
+from icb.hub.errors import HubError
+from icb.hub.models import BillingType, Module, Organization
+from icb.hub.services import hub_client
+from icb.tenancy.models import Company
+
+from . import suggestions
+from .models import UnmappedScan, UnmappedScanStep, UnmappedUsage
+
+log = logging.getLogger(__name__)
+
+STORE_BATCH = 5000
+# A scan that has not finished after this long died with its worker: another may start.
+SCAN_STALE = timedelta(minutes=30)
+QUANTITY_PLACES = Decimal("0.0001")
+QUANTITY_MAX = Decimal("9" * 16)
+
+
+def read_unmapped_usage(*, company: Company, scan: UnmappedScan | None = None) -> int:
+    """Read the usage of every present organization that belongs to no account, and
+    store its non-zero quantities in place of the previous snapshot. Nothing is stored
+    unless every read worked (a HubError leaves the previous snapshot). Answers the number
+    of organizations with usage."""
+    modules = list(Module.objects.for_company(company).filter(removed_at__isnull=True))
+    types = {
+        m.pk: {
+            b.code: b
+            for b in BillingType.objects.filter(module=m, removed_at__isnull=True).order_by("pk")
+        }
+        for m in modules
+    }
+    orgs = {
+        m.pk: dict(
+            Organization.objects.for_company(company)
+            .filter(module=m, removed_at__isnull=True, mapping__isnull=True)
+            .values_list("external_id", "pk")
+        )
+        for m in modules
+    }
+    total = sum(len(ids) for ids in orgs.values())
+    done = 0
+    rows: list[UnmappedUsage] = []
+    with hub_client(company) as api:
+        for module in modules:
+            codes = list(types[module.pk])
+            ids = sorted(orgs[module.pk])
+            if not codes:
+                done += len(ids)
+                continue
+            for start in range(0, len(ids), USAGE_IDS_PER_REQUEST):
+                chunk = ids[start : start + USAGE_IDS_PER_REQUEST]
+                result = api.usage(module.code, chunk, codes)
+                for (ext_id, code), quantity in result.quantities.items():
+                    if quantity <= 0:
+                        continue
+                    rows.append(
+                        UnmappedUsage(
+                            company=company,
+                            module=module,
+                            organization_id=orgs[module.pk][ext_id],
+                            billing_type=types[module.pk][code],
+                            quantity=min(quantity, QUANTITY_MAX).quantize(QUANTITY_PLACES),
+                            measured_at=result.measured_at.get((ext_id, code)),
+                        )
+                    )
+                done += len(chunk)
+                if scan is not None:
+                    _progress(scan, done, total)
+    with transaction.atomic():
+        UnmappedUsage.objects.for_company(company).delete()
+        UnmappedUsage.objects.bulk_create(rows, batch_size=STORE_BATCH)
+    return len({row.organization_id for row in rows})
+
+
+def _progress(scan: UnmappedScan, done: int, total: int) -> None:
+    UnmappedScan.objects.filter(pk=scan.pk).update(done=done, total=total)
+
+
+def start_scan(*, company: Company) -> UnmappedScan | None:
+    """Mark the company's scan as started (one at a time: None while another runs)."""
+    now = timezone.now()
+    with transaction.atomic():
+        scan, created = UnmappedScan.objects.select_for_update().get_or_create(
+            company=company, defaults={"step": UnmappedScanStep.USAGE, "started_at": now}
+        )
+        if not created:
+            if scan.running and scan.started_at > now - SCAN_STALE:
+                return None
+            scan.step, scan.started_at, scan.finished_at = UnmappedScanStep.USAGE, now, None
+            scan.done = scan.total = 0
+            scan.save()
+    return scan
+
+
+def run_scan(*, company: Company) -> UnmappedScan | None:
+    """Read the unmapped usage, then search the suggestions, recording the progress on
+    the company's scan. A hub failure is recorded (the previous snapshot and suggestions
+    stay). None when another scan is running."""
+    scan = start_scan(company=company)
+    if scan is None:
+        return None
+    try:
+        count = read_unmapped_usage(company=company, scan=scan)
+    except HubError as exc:
+        _finish(scan, UnmappedScanStep.FAILED, error=exc.message)
+        log.warning("Unmapped usage of company %s not read: %s", company.pk, exc.message)
+        return scan
+    except Exception:
+        _finish(scan, UnmappedScanStep.FAILED, error="An unexpected error; it was logged.")
+        raise
+    UnmappedScan.objects.filter(pk=scan.pk).update(
+        step=UnmappedScanStep.SUGGESTIONS, usage_read_at=timezone.now(), done=0, total=0
+    )
+    try:
+        found = suggestions.find_suggestions(
+            company=company, progress=lambda done, total: _progress(scan, done, total)
+        )
+    except Exception:
+        _finish(scan, UnmappedScanStep.FAILED, error="An unexpected error; it was logged.")
+        raise
+    _finish(scan, UnmappedScanStep.DONE)
+    log.info(
+        "Unmapped usage of company %s: %s organizations with usage, %s suggestions",
+        company.pk,
+        count,
+        found,
+    )
+    return scan
+
+
+def _finish(scan: UnmappedScan, step: str, error: str = "") -> None:
+    UnmappedScan.objects.filter(pk=scan.pk).update(
+        step=step, finished_at=timezone.now(), error=error[:500]
+    )
+    scan.refresh_from_db()
