@@ -49,6 +49,7 @@ SITE_SEPARATOR = re.compile(r"\s+[-\u2013\u2014]\s+")
 PARENTHESES = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 DOMAIN = re.compile(r"^(?:www\.)?([a-z0-9-]+)(?:\.[a-z]{2,10}){1,2}$")
 NOT_WORD = re.compile(r"[^a-z0-9]+")
+INITIALS = re.compile(r"\b(?:[a-z]\.){2,}")  # "l.l.c.", "u.s.a."
 
 PREFIX = 4  # letters of a word in a pair key
 COMPACT_PREFIX = 6  # letters of the one-word form in its key
@@ -95,6 +96,7 @@ def normalize(name: str) -> Name:
     if domain:
         value = domain.group(1)
     value = value.replace("&", " and ").replace("+", " and ").replace("'", "")
+    value = INITIALS.sub(lambda m: m.group(0).replace(".", ""), value)
     words = [ABBREVIATIONS.get(w, w) for w in NOT_WORD.sub(" ", value).split()]
     while len(words) > 1 and words[-1] in LEGAL_SUFFIXES:
         words.pop()
