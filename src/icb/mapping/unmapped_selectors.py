@@ -69,6 +69,14 @@ class UnmappedOrganization:
     def priced(self) -> bool:
         return any(q.unit_price is not None for q in self.quantities)
 
+    @property
+    def priced_quantities(self) -> list[Quantity]:
+        return [q for q in self.quantities if q.unit_price is not None]
+
+    @property
+    def unpriced_quantities(self) -> list[Quantity]:
+        return [q for q in self.quantities if q.unit_price is None]
+
 
 def usual_prices(*, company: Company) -> dict[tuple[int, int], Decimal]:
     """{(module id, billing type id): the median unit price} of the company's ICB
