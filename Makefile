@@ -45,7 +45,8 @@ e2e: $(VENV)/.installed-dev
 
 # The README's screenshots, taken by the browser tests of the pages they show.
 screenshots: $(VENV)/.installed-dev
-	ICB_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/pytest -q tests/e2e/test_readme_screenshots.py tests/e2e/test_sync_breakdown.py
+	ICB_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/pytest -q tests/e2e/test_readme_screenshots.py tests/e2e/test_sync_breakdown.py \
+		tests/e2e/test_unmapped.py
 
 fuzz: $(VENV)/.installed-dev
 	$(BIN)/pytest -q -m fuzz tests/fuzz

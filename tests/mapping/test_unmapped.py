@@ -8,7 +8,9 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from icb.celery import app
 from icb.hub import services as hub_services
+from icb.hub import tasks as hub_tasks
 from icb.hub.models import BillingType, Module, Organization
 from icb.mapping import unmapped, unmapped_selectors
 from icb.mapping.models import MappingSuggestion, UnmappedScanStep, UnmappedUsage
@@ -183,3 +185,19 @@ def test_another_companys_usage_is_not_shown(company):
     assert names == [f"{company.name} customer"]
     assert unmapped_selectors.unmapped_count(company=company) == 1
     assert unmapped_selectors.unmapped_count(company=other) == 1
+
+
+@pytest.fixture
+def eager():
+    """Celery runs tasks in the caller, as ICB_TASKS_EAGER=1 makes it."""
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before
+
+
+def test_the_periodic_directory_refresh_starts_the_scan(linked, company, eager):
+    hub_tasks.refresh_directory(company.pk)
+    scan = unmapped_selectors.scan_of(company=company)
+    assert scan is not None and scan.step == UnmappedScanStep.DONE
+    assert unmapped_selectors.unmapped_count(company=company) > 0
