@@ -20,6 +20,7 @@ Targets: precision ≥ 95 %, recall ≥ 85 %, 100,000 × 20,000 under 60 s.
 import argparse
 import os
 import random
+import statistics
 import sys
 import tempfile
 import time
@@ -222,6 +223,43 @@ def time_database(organizations: int, accounts: int) -> None:
         f"database ({connection.vendor}): {organizations:,} organizations × {len(crm):,} "
         f"accounts: {took:.1f} s, {stored:,} suggestions stored "
         f"(target < {TARGET_SECONDS:.0f} s) {'OK' if took < TARGET_SECONDS else 'MISSED'}"
+    )
+    time_reads(company, module, organizations)
+
+
+def time_reads(company, module, organizations: int) -> None:
+    """The menu's count (every page) and the page's list, with every organization
+    holding unmapped usage in two billing types."""
+    from icb.hub.models import BillingType, Organization
+    from icb.mapping import unmapped_selectors
+    from icb.mapping.models import UnmappedUsage
+
+    types = [
+        BillingType.objects.create(module=module, code=code, name=code)
+        for code in ("workstations", "servers")
+    ]
+    ids = Organization.objects.filter(module=module).values_list("pk", flat=True)
+    UnmappedUsage.objects.bulk_create(
+        [
+            UnmappedUsage(
+                company=company, module=module, organization_id=pk, billing_type=bt, quantity=3
+            )
+            for pk in ids
+            for bt in types
+        ],
+        batch_size=5000,
+    )
+    counts = []
+    for _ in range(5):
+        start = time.perf_counter()
+        unmapped_selectors.unmapped_count(company=company)
+        counts.append((time.perf_counter() - start) * 1000)
+    start = time.perf_counter()
+    listed = unmapped_selectors.unmapped_organizations(company=company)
+    took = time.perf_counter() - start
+    print(
+        f"reads at {len(listed):,} organizations with unmapped usage: the menu's count "
+        f"{statistics.median(counts):.0f} ms (median of 5), the page's list {took:.1f} s"
     )
 
 

@@ -61,7 +61,9 @@ class UnmappedOrganizationOut(Schema):
 
 
 class UnmappedPage(Page[UnmappedOrganizationOut]):
-    total_estimated_monthly_revenue: DecimalOut
+    total_estimated_monthly_revenue: DecimalOut = Field(
+        ..., description="of every organization listed (the module's, with `module`)"
+    )
     scan: ScanOut | None
 
 
@@ -145,10 +147,14 @@ def _suggestion(
 def unmapped_organizations(request, query: Query[UnmappedQuery]):
     """Organizations with usage that belong to no account, the most revenue first."""
     require(request.user, Area.BILLING_REVIEW, Level.VIEW)
-    items = unmapped_selectors.unmapped_organizations(
-        company=request.company, module=query.module, new_only=query.new
+    page = unmapped_selectors.unmapped_page(
+        company=request.company,
+        module=query.module,
+        new_only=query.new,
+        page=query.page,
+        page_size=query.page_size,
     )
-    page = paginate(items, query.page, query.page_size)
+    summary = unmapped_selectors.unmapped_summary(company=request.company, module=query.module)
     return {
         "items": [
             {
@@ -180,9 +186,7 @@ def unmapped_organizations(request, query: Query[UnmappedQuery]):
         "page": page.page,
         "pages": page.pages,
         "page_size": page.page_size,
-        "total_estimated_monthly_revenue": decimal_out(
-            sum((i.estimated_monthly_revenue for i in items), Decimal(0))
-        ),
+        "total_estimated_monthly_revenue": decimal_out(summary.revenue),
         "scan": _scan(unmapped_selectors.scan_of(company=request.company)),
     }
 

@@ -10,11 +10,24 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Count, Exists, OuterRef
+from django.db.models import (
+    Case,
+    Count,
+    DecimalField,
+    Exists,
+    F,
+    Min,
+    OuterRef,
+    Q,
+    Sum,
+    Value,
+    When,
+)
 
 from icb.common.money import to_cents
+from icb.common.pagination import Page, paginate
 from icb.contracts.models import BillingMode, ContractStatus, Service
-from icb.hub.models import Module, Organization
+from icb.hub.models import Organization
 from icb.tenancy.models import Company
 
 from .models import Mapping, MappingSuggestion, UnmappedScan, UnmappedUsage
@@ -97,53 +110,144 @@ def usual_prices(*, company: Company) -> dict[tuple[int, int], Decimal]:
     return {key: Decimal(statistics.median(values)) for key, values in prices.items()}
 
 
-def _still_unmapped(company: Company):
-    return UnmappedUsage.objects.for_company(company).filter(
+def _still_unmapped(company: Company, module: str | None = None):
+    rows = UnmappedUsage.objects.for_company(company).filter(
         organization__mapping__isnull=True, organization__removed_at__isnull=True
     )
+    return rows.filter(module__code=module) if module else rows
+
+
+# First listed by the latest directory refresh of its module.
+NEW = Q(organization__appeared_at__isnull=False) & Q(
+    organization__appeared_at__gte=F("module__organizations_refreshed_at")
+)
+
+
+def _priced(prices: dict[tuple[int, int], Decimal]) -> Q:
+    """The snapshot rows whose module and billing type have a usual price."""
+    condition = Q(pk__in=[])
+    for module_id, type_id in prices:
+        condition |= Q(module_id=module_id, billing_type_id=type_id)
+    return condition
+
+
+@dataclass
+class UnmappedSummary:
+    count: int
+    new: int
+    unpriced: int  # organizations none of whose billing types has a usual price
+    revenue: Decimal  # Σ estimated monthly revenue
+
+
+def unmapped_summary(*, company: Company, module: str | None = None) -> UnmappedSummary:
+    """The totals of the list, in four queries whatever its size. The revenue is summed
+    in Python, in Decimal, from the quantities per module and billing type."""
+    rows = _still_unmapped(company, module)
+    prices = usual_prices(company=company)
+    orgs = rows.values("organization_id").distinct()
+    count = orgs.count()
+    priced = rows.filter(_priced(prices)) if prices else rows.none()
+    revenue = sum(
+        (
+            quantity * prices[(module_id, type_id)]
+            for module_id, type_id, quantity in priced.values("module_id", "billing_type_id")
+            .annotate(quantity=Sum("quantity"))
+            .values_list("module_id", "billing_type_id", "quantity")
+        ),
+        Decimal(0),
+    )
+    return UnmappedSummary(
+        count=count,
+        new=rows.filter(NEW).values("organization_id").distinct().count(),
+        unpriced=count - priced.values("organization_id").distinct().count(),
+        revenue=to_cents(revenue),
+    )
+
+
+def _ordered(company: Company, module: str | None, new_only: bool, prices: dict):
+    """The ids of the organizations with unmapped usage, the most revenue first (those
+    without a usual price last, by name). The revenue here only sorts: the amounts shown
+    are computed in Decimal (UnmappedOrganization)."""
+    rows = _still_unmapped(company, module)
+    if new_only:
+        rows = rows.filter(NEW)
+    price = Case(
+        *[When(module_id=m, billing_type_id=b, then=Value(p)) for (m, b), p in prices.items()],
+        default=Value(None),
+        output_field=DecimalField(max_digits=12, decimal_places=2),
+    )
+    return (
+        rows.values("organization_id")
+        .annotate(revenue=Sum(F("quantity") * price), name=Min("organization__name"))
+        .order_by(F("revenue").desc(nulls_last=True), "name", "organization_id")
+        .values_list("organization_id", flat=True)
+    )
+
+
+def unmapped_page(
+    *,
+    company: Company,
+    module: str | None = None,
+    new_only: bool = False,
+    page: int | str | None = 1,
+    page_size: int = 50,
+) -> Page:
+    """A page of the organizations with unmapped usage (UnmappedOrganization), the most
+    revenue first, each with its quantities and its suggestion. The order and the page
+    come from the database, so the work is the page's, not the list's."""
+    prices = usual_prices(company=company)
+    result = paginate(_ordered(company, module, new_only, prices), page, page_size)
+    items = organizations_by_id(company=company, ids=list(result.items), prices=prices)
+    result.items = [items[pk] for pk in result.items if pk in items]
+    return result
 
 
 def unmapped_organizations(
     *, company: Company, module: str | None = None, new_only: bool = False
 ) -> list[UnmappedOrganization]:
-    """Every organization with unmapped usage, the most revenue first (those without a
-    usual price last, by name), each with its suggestion if there is one."""
-    rows = _still_unmapped(company)
-    if module:
-        rows = rows.filter(module__code=module)
+    """Every organization with unmapped usage, in the page's order (pages read
+    unmapped_page: this one does the work of the whole list)."""
     prices = usual_prices(company=company)
-    refreshed = dict(
-        Module.objects.for_company(company).values_list("pk", "organizations_refreshed_at")
-    )
+    ids = list(_ordered(company, module, new_only, prices))
+    items = organizations_by_id(company=company, ids=ids, prices=prices)
+    return [items[pk] for pk in ids if pk in items]
+
+
+def organizations_by_id(
+    *, company: Company, ids: list[int], prices: dict | None = None
+) -> dict[int, UnmappedOrganization]:
+    """These organizations (database ids) as the list shows them."""
+    prices = usual_prices(company=company) if prices is None else prices
     found: dict[int, UnmappedOrganization] = {}
-    for row in rows.select_related("module", "organization", "billing_type").order_by(
-        "organization_id", "billing_type__name"
-    ):
+    rows = (
+        _still_unmapped(company)
+        .filter(organization_id__in=ids)
+        .select_related("module", "organization", "billing_type")
+        .order_by("organization_id", "billing_type__name")
+    )
+    for row in rows:
         org = row.organization
         item = found.get(org.pk)
         if item is None:
-            latest = refreshed.get(row.module_id)
+            latest = row.module.organizations_refreshed_at
             item = found[org.pk] = UnmappedOrganization(
                 module=row.module.code,
                 module_name=row.module.name,
                 organization_id=org.external_id,
                 name=org.name,
-                parent_name=None,
+                parent_name=org.parent_external_id or None,  # named below
                 new=org.appeared_at is not None
                 and latest is not None
                 and org.appeared_at >= latest,
                 appeared_at=org.appeared_at,
             )
-            item.parent_name = org.parent_external_id or None  # named below
         bt = row.billing_type
         item.quantities.append(
             Quantity(bt.code, bt.name, bt.unit, row.quantity, prices.get((row.module_id, bt.pk)))
         )
-    items = [i for i in found.values() if i.new or not new_only]
-    _name_parents(company, items)
+    _name_parents(company, list(found.values()))
     _attach_suggestions(company, found)
-    items.sort(key=lambda i: (-i.estimated_monthly_revenue, i.name.casefold(), i.organization_id))
-    return items
+    return found
 
 
 def _name_parents(company: Company, items: list[UnmappedOrganization]) -> None:
@@ -178,12 +282,15 @@ def unmapped_count(*, company: Company) -> int:
 
 def new_unmapped_organizations(*, company: Company, since: datetime) -> list[UnmappedOrganization]:
     """The organizations with unmapped usage that a directory refresh found after
-    `since` (for a digest of what is new)."""
-    return [
-        item
-        for item in unmapped_organizations(company=company)
-        if item.appeared_at is not None and item.appeared_at > since
-    ]
+    `since` (for a digest of what is new), the most revenue first."""
+    ids = set(
+        _still_unmapped(company)
+        .filter(organization__appeared_at__gt=since)
+        .values_list("organization_id", flat=True)
+    )
+    items = list(organizations_by_id(company=company, ids=list(ids)).values())
+    items.sort(key=lambda i: (-i.estimated_monthly_revenue, i.name.casefold(), i.organization_id))
+    return items
 
 
 @dataclass

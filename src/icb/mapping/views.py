@@ -15,7 +15,6 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
 from icb.common.errors import InvalidInput, ServiceError
-from icb.common.pagination import paginate
 from icb.common.validation import parse_id
 from icb.crm.forms import AccountFilterForm
 from icb.crm.models import Account
@@ -115,19 +114,24 @@ def unmapped_page(request):
     if module not in {m.code for m in modules}:
         module = None
     new_only = request.GET.get("new") == "1"
-    everything = unmapped_selectors.unmapped_organizations(company=company, module=module)
-    shown = [i for i in everything if i.new] if new_only else everything
+    summary = unmapped_selectors.unmapped_summary(company=company, module=module)
     default = Decimal(str(DEFAULT_CONFIDENCE))
     context = {
         "connected": is_connected(company),
         "modules": modules,
         "module": module,
         "new_only": new_only,
-        "page": paginate(shown, request.GET.get("page"), UNMAPPED_PAGE_SIZE),
-        "count": len(everything),
-        "new_count": sum(1 for i in everything if i.new),
-        "revenue": sum((i.estimated_monthly_revenue for i in everything), Decimal(0)),
-        "unpriced": sum(1 for i in everything if not i.priced),
+        "page": unmapped_selectors.unmapped_page(
+            company=company,
+            module=module,
+            new_only=new_only,
+            page=request.GET.get("page"),
+            page_size=UNMAPPED_PAGE_SIZE,
+        ),
+        "count": summary.count,
+        "new_count": summary.new,
+        "revenue": summary.revenue,
+        "unpriced": summary.unpriced,
         "scan": unmapped_selectors.scan_of(company=company),
         "incomplete": unmapped_selectors.incomplete_mappings(company=company),
         "may_accept": _may_accept(request.user),
