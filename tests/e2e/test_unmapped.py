@@ -56,6 +56,8 @@ def test_accept_a_suggestion_then_all_sure_ones(page, live_server, hub, shots):
     assert count > 10
 
     login(page, live_server, "admin@acme.test", PASSWORD)
+    tile = page.locator("a.card").filter(has_text="Unmapped usage")  # the home page's
+    expect(tile).to_contain_text(f"{count} to look at")
     menu = page.get_by_role("navigation", name="Main menu")
     expect(menu.get_by_role("link", name="Unmapped usage")).to_contain_text(str(count))
     menu.get_by_role("link", name="Unmapped usage").click()
