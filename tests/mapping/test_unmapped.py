@@ -36,7 +36,13 @@ def linked(hub, company):
 
 
 def _org(company, module: str, name: str) -> Organization:
-    return Organization.objects.get(company=company, module__code=module, name=name)
+    """The sandbox's own organization of that name: the first listed (other tests of the
+    session may have added one of the same name after it)."""
+    return (
+        Organization.objects.filter(company=company, module__code=module, name=name)
+        .order_by("pk")
+        .first()
+    )
 
 
 def _listed(company, **filters) -> dict:
