@@ -139,6 +139,25 @@ def test_accept_one_maps_it_once_and_again_is_a_no_op(company, world, api, admin
     ]
 
 
+def test_accepting_what_someone_mapped_elsewhere_meanwhile_is_a_conflict(company, world, api):
+    suggestions.find_suggestions(company=company)
+    org = world["orgs"]["harbor"]
+    make_mapping(world["cedar"], org)  # by hand, after the search
+    response = api.post(
+        "/mapping-suggestions/accept", {"suggestions": [_pick(org, world["harbor"])]}
+    )
+    assert response.status_code == 409 and response.json()["code"] == "already_mapped"
+    assert Mapping.objects.get(organization=org).account == world["cedar"]
+
+
+def test_a_removed_module_gets_no_suggestions(company, world):
+    type(world["orgs"]["b-harbor"].module).objects.filter(code="backup").update(
+        removed_at="2026-01-01T00:00:00Z"
+    )
+    suggestions.find_suggestions(company=company)
+    assert "B-1" not in _found(company)
+
+
 def test_accept_refuses_what_was_not_suggested(company, world, api):
     suggestions.find_suggestions(company=company)
     org = world["orgs"]["harbor"]

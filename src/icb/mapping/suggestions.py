@@ -30,9 +30,13 @@ Progress = Callable[[int, int], None]
 
 
 def _unmapped(company: Company):
-    """The organizations a suggestion is searched for: present, active, unmapped."""
+    """The organizations a suggestion is searched for: present (in a present module),
+    active, unmapped."""
     return Organization.objects.for_company(company).filter(
-        removed_at__isnull=True, status=OrganizationStatus.ACTIVE, mapping__isnull=True
+        removed_at__isnull=True,
+        module__removed_at__isnull=True,
+        status=OrganizationStatus.ACTIVE,
+        mapping__isnull=True,
     )
 
 
