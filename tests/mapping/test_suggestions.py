@@ -116,6 +116,9 @@ def test_the_lists_answer_the_documented_shapes(company, world, api):
     assert [i["organization_id"] for i in sure["items"]] == ["R-2"]
     assert api.get("/mapping-suggestions?min_confidence=2").status_code == 422
     assert api.get("/unmapped-organizations?module=backup").json()["count"] == 0
+    for path in ("/unmapped-organizations", "/mapping-suggestions"):
+        response = api.get(f"{path}?module=nope")
+        assert response.status_code == 422 and list(response.json()["errors"]) == ["module"]
 
 
 def _pick(org, account) -> dict:

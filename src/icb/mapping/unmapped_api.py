@@ -14,7 +14,7 @@ from icb.common.schemas import DecimalOut, Id, Page, decimal_out
 from icb.tenancy.models import Area, Level
 from icb.tenancy.permissions import require
 
-from . import suggestions, unmapped_selectors
+from . import selectors, suggestions, unmapped_selectors
 from .models import UnmappedScan
 
 router = Router(tags=["unmapped usage"])
@@ -143,18 +143,26 @@ def _suggestion(
     }
 
 
+def _module(request, code: str | None) -> str | None:
+    """A module filter names one of the company's modules (its code)."""
+    if code and code not in selectors.module_names(company=request.company):
+        raise InvalidInput(f"Unknown module “{code}”.", field="module")
+    return code or None
+
+
 @router.get("/unmapped-organizations", response=UnmappedPage)
 def unmapped_organizations(request, query: Query[UnmappedQuery]):
     """Organizations with usage that belong to no account, the most revenue first."""
     require(request.user, Area.BILLING_REVIEW, Level.VIEW)
+    module = _module(request, query.module)
     page = unmapped_selectors.unmapped_page(
         company=request.company,
-        module=query.module,
+        module=module,
         new_only=query.new,
         page=query.page,
         page_size=query.page_size,
     )
-    summary = unmapped_selectors.unmapped_summary(company=request.company, module=query.module)
+    summary = unmapped_selectors.unmapped_summary(company=request.company, module=module)
     return {
         "items": [
             {
@@ -197,7 +205,9 @@ def mapping_suggestions(request, query: Query[SuggestionQuery]):
     first. Found by a background search; applied only when accepted."""
     require(request.user, Area.BILLING_REVIEW, Level.VIEW)
     rows = suggestions.suggestion_list(
-        company=request.company, module=query.module, min_confidence=query.min_confidence
+        company=request.company,
+        module=_module(request, query.module),
+        min_confidence=query.min_confidence,
     )
     page = paginate(rows, query.page, query.page_size)
     return {
@@ -239,6 +249,6 @@ def accept_suggestions(request, payload: AcceptIn):
         user=request.user,
         picks=picks,
         min_confidence=payload.min_confidence,
-        module=payload.module,
+        module=_module(request, payload.module),
     )
     return {"accepted": accepted}
