@@ -207,3 +207,12 @@ def test_the_periodic_directory_refresh_starts_the_scan(linked, company, eager):
     scan = unmapped_selectors.scan_of(company=company)
     assert scan is not None and scan.step == UnmappedScanStep.DONE
     assert unmapped_selectors.unmapped_count(company=company) > 0
+
+
+def test_read_usage_now_from_the_page(linked, company, eager, admin_client):
+    response = admin_client.post("/finance/unmapped-usage/scan/", follow=True)
+    assert "in the background" in response.content.decode()
+    scan = unmapped_selectors.scan_of(company=company)
+    assert scan is not None and scan.step == UnmappedScanStep.DONE
+    page = admin_client.get("/finance/unmapped-usage/").content.decode()
+    assert "Usage read" in page and "Read usage now" in page
