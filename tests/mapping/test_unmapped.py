@@ -9,6 +9,7 @@ import pytest
 from django.utils import timezone
 
 from icb.celery import app
+from icb.events.models import Event
 from icb.hub import services as hub_services
 from icb.hub import tasks as hub_tasks
 from icb.hub.models import BillingType, Module, Organization
@@ -102,6 +103,8 @@ def test_revenue_at_the_median_price_sorted_by_money(linked, company):
     revenues = [i.estimated_monthly_revenue for i in items]
     assert revenues == sorted(revenues, reverse=True) and revenues[0] > 0
     assert quill.new  # first listed by the latest refresh
+    told = Event.objects.get(company=company, payload__organization_id=added["id"])
+    assert told.payload["estimated_monthly_revenue"] == "667.52"
 
 
 def _icb(module, billing_type) -> dict:
@@ -121,6 +124,20 @@ def test_new_since_the_previous_refresh_only(linked, company):
     assert [i.name for i in _listed(company, new_only=True).values()] == ["Nimbus Kite Works"]
     since = unmapped_selectors.new_unmapped_organizations(company=company, since=before)
     assert [i.organization_id for i in since] == [added["id"]]
+
+    # told once, in the outbox, for the digest and the webhooks
+    unmapped.read_unmapped_usage(company=company)
+    told = Event.objects.filter(company=company, type="organization.unmapped")
+    assert [e.payload for e in told] == [
+        {
+            "module": "backup",
+            "organization_id": added["id"],
+            "name": "Nimbus Kite Works",
+            "quantities": {"agents": "4"},
+            "estimated_monthly_revenue": None,
+            "currency": "USD",
+        }
+    ]
 
     hub_services.refresh_directory(company=company)  # the next refresh: no longer new
     assert not _listed(company)[("backup", added["id"])].new

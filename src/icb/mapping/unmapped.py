@@ -10,15 +10,19 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
+from icb.events.models import Event
+from icb.events.services import record_event
+from icb.events.types import ORGANIZATION_UNMAPPED
 from icb.hub.client import USAGE_IDS_PER_REQUEST
 from icb.hub.errors import HubError
 from icb.hub.models import BillingType, Module, Organization
 from icb.hub.services import hub_client
 from icb.tenancy.models import Company
 
-from . import suggestions
+from . import suggestions, unmapped_selectors
 from .models import UnmappedScan, UnmappedScanStep, UnmappedUsage
 
 log = logging.getLogger(__name__)
@@ -83,7 +87,51 @@ def read_unmapped_usage(*, company: Company, scan: UnmappedScan | None = None) -
     with transaction.atomic():
         UnmappedUsage.objects.for_company(company).delete()
         UnmappedUsage.objects.bulk_create(rows, batch_size=STORE_BATCH)
+        announce_new(company=company)
     return len({row.organization_id for row in rows})
+
+
+def announce_new(*, company: Company) -> int:
+    """Record an `organization.unmapped` event (docs/webhooks.md) for each organization
+    of the snapshot that the latest refresh of its module first listed, once: those
+    told of already (a second scan after the same refresh) are not told again. In the
+    caller's transaction (the outbox). Answers how many were told."""
+    with_usage = UnmappedUsage.objects.for_company(company).values("organization_id")
+    new = Organization.objects.for_company(company).filter(
+        pk__in=with_usage,
+        appeared_at__isnull=False,
+        appeared_at__gte=F("module__organizations_refreshed_at"),
+    )
+    ids = list(new.values_list("pk", flat=True))
+    if not ids:
+        return 0
+    items = unmapped_selectors.organizations_by_id(company=company, ids=ids)
+    earliest = min(item.appeared_at for item in items.values() if item.appeared_at)
+    told = set(
+        Event.objects.for_company(company)
+        .filter(type=ORGANIZATION_UNMAPPED, created_at__gte=earliest)
+        .values_list("payload__module", "payload__organization_id")
+    )
+    count = 0
+    for item in items.values():
+        if (item.module, item.organization_id) in told:
+            continue
+        record_event(
+            company=company,
+            type=ORGANIZATION_UNMAPPED,
+            payload={
+                "module": item.module,
+                "organization_id": item.organization_id,
+                "name": item.name,
+                "quantities": {q.billing_type: q.text for q in item.quantities},
+                "estimated_monthly_revenue": item.estimated_monthly_revenue
+                if item.priced
+                else None,
+                "currency": company.currency,
+            },
+        )
+        count += 1
+    return count
 
 
 def _progress(scan: UnmappedScan, done: int, total: int) -> None:
