@@ -250,6 +250,7 @@ def build(args):
                             "measured_at": dict.fromkeys(orgs, measured),
                         }
                     ),
+                    str(run.started_at.date()),
                 )
             )
         insert_rows(ServiceUnitChange, HISTORY_FIELDS, rows)

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "icb.billing_sync",
     "icb.events",
     "icb.notify",
+    "icb.review",
     "icb.web",
 ]
 

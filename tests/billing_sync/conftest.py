@@ -57,3 +57,12 @@ def icb_service(contract, connected, admin_user):
 
     service = make_service(contract, "Managed Workstations", units="10")
     return enable_icb(service=service, actor=admin_user, module="rmm", billing_type="workstations")
+
+
+@pytest.fixture
+def auto_review(company):
+    """The company applies every change (the seed's behaviour; new companies hold drops
+    to zero and drops over half): for tests of the sums the sync writes."""
+    from icb.billing_sync.models import ReviewPolicy
+
+    ReviewPolicy.objects.update_or_create(company=company, module=None, defaults={"mode": "auto"})

@@ -34,6 +34,7 @@ def service(contract):
     return make_service(contract, "Workstations", units="10")
 
 
+@pytest.mark.usefixtures("auto_review")
 def test_put_sync_delete(api, service, connected, orgs, account):
     manual = api("get", f"/services/{service.pk}").json()
     assert manual["billing_mode"] == "manual" and manual["icb"] is None
@@ -120,6 +121,7 @@ def test_other_company_and_permissions(api, service, other_company, company, con
     assert viewer("get", "/sync-runs").status_code == 200
 
 
+@pytest.mark.usefixtures("auto_review")
 def test_sync_runs(api, service, connected, orgs, account, other_company):
     from icb.billing_sync.models import SyncRun
 

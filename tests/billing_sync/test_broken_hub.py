@@ -32,6 +32,7 @@ def _due(*services) -> None:
     Service.objects.filter(pk__in=[s.pk for s in services]).update(next_sync_at=timezone.now())
 
 
+@pytest.mark.usefixtures("auto_review")
 def test_a_nightly_with_refused_tokens_fails_visibly_then_waits_for_reconnect(
     connected, orgs, company, account, admin_user, admin_client
 ):

@@ -23,6 +23,7 @@ def _messages(response) -> list[str]:
     return [str(m) for m in response.context["messages"]]
 
 
+@pytest.mark.usefixtures("auto_review")
 def test_put_syncs_at_once(admin_client, contract, connected, orgs, account):
     orgs.mapped(account, workstations=6, servers=2)
     service = make_service(contract, "Workstations", units="1")

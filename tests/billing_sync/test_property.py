@@ -146,6 +146,7 @@ def service(company, settings):
     return service
 
 
+@pytest.mark.usefixtures("auto_review")
 def test_units_are_the_correct_sum_or_unchanged(service, monkeypatch):
     good_answers = []
 

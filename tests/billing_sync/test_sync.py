@@ -64,6 +64,7 @@ def test_unchanged_units_write_no_history_but_update_last_sync(
     ]
 
 
+@pytest.mark.usefixtures("auto_review")
 def test_no_mapping_is_incomplete_then_clears_by_itself(icb_service, orgs, account, admin_user):
     service = sync_now(service=icb_service, actor=admin_user)
     assert service.icb_status == "mapping_incomplete"

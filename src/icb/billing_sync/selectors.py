@@ -21,7 +21,7 @@ from icb.mapping.models import Mapping
 from icb.tenancy.models import Company
 
 from .compute import MAPPING_INCOMPLETE_MESSAGE
-from .models import ItemStatus, SyncRun
+from .models import HeldChange, HeldStatus, ItemStatus, SyncRun
 
 
 def mapped_module_ids(*, company: Company | int, account_id: int) -> set[int]:
@@ -67,6 +67,12 @@ def sync_result(service: Service) -> tuple[str, str]:
     warning, error, info) and the sentence."""
     display = icb_display(service) or {"state": "", "message": ""}
     if display["state"] == SyncStatus.OK:
+        held = pending_held_change(service)
+        if held is not None:
+            return "warning", (
+                f"Synced: the change {held.current_units} → {held.proposed_units} is held "
+                f"for review ({held.rule_words}); the units stay {service.units}."
+            )
         return "success", f"Synced: {service.units} units."
     if display["state"] == SyncStatus.MAPPING_INCOMPLETE:
         return "warning", "Mapping Settings Incomplete: nothing to sync yet."
@@ -75,6 +81,15 @@ def sync_result(service: Service) -> tuple[str, str]:
         kept = "" if "units were kept" in message.lower() else " Units were kept."
         return "error", f"The sync failed: {message}{kept}"
     return "info", "Not synced yet."
+
+
+def pending_held_change(service: Service) -> HeldChange | None:
+    """The service's held change waiting for a person, if any (at most one)."""
+    return (
+        HeldChange.objects.for_company(service.company_id)
+        .filter(service_id=service.pk, status=HeldStatus.PENDING)
+        .first()
+    )
 
 
 def run_list(*, company: Company) -> QuerySet[SyncRun]:
@@ -268,15 +283,19 @@ def _parse_detail(detail) -> _Detail | None:
     return _Detail(module, billing_type, parsed, times)
 
 
+BREAKDOWN_SOURCES = {UnitChangeSource.SYNC, UnitChangeSource.APPROVED}
+
+
 def sync_breakdowns(
-    *, company: Company | int, changes: Iterable[ServiceUnitChange]
+    *, company: Company | int, changes: Iterable[ServiceUnitChange | HeldChange]
 ) -> dict[int, SyncBreakdown]:
     """The breakdown of each sync change among `changes` (a page of unit history rows or
     of a run's changes), by change id. Two queries whatever the number of rows: the
     organizations they name, each with its parent's name, and the billing types."""
     details = {}
     for change in changes:
-        if change.source == UnitChangeSource.SYNC:
+        # A held change (no source) and an approved one carry a sync's detail too.
+        if getattr(change, "source", UnitChangeSource.SYNC) in BREAKDOWN_SOURCES:
             detail = _parse_detail(change.detail)
             if detail is not None:
                 details[change] = detail

@@ -21,6 +21,7 @@ from icb.tenancy.models import Company, User
 from .compute import KEPT_TRY_AGAIN
 from .dispatch import claim_for_manual_sync
 from .groups import fail_batch, sync_group
+from .models import HeldChange, HeldStatus
 from .scheduling import next_midnight
 
 log = logging.getLogger(__name__)
@@ -95,6 +96,13 @@ def stop_icb(*, service: Service, actor) -> Service:
         locked.sync_claim_token, locked.sync_claimed_until = "", None
         locked.sync_retry_count = 0
         locked.save()
+        # Its pending held change no longer has a sync behind it.
+        HeldChange.objects.filter(service=locked, status=HeldStatus.PENDING).update(
+            status=HeldStatus.WITHDRAWN,
+            decided_at=timezone.now(),
+            decided_by=contract_services.actor_user(actor),
+            note="Integrated Customer Billing was stopped on the service.",
+        )
     return _reloaded(service)
 
 

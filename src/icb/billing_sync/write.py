@@ -15,6 +15,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import connection, transaction
+from django.utils import timezone
 
 from icb.contracts.models import ServiceUnitChange, SyncStatus, UnitChangeSource
 from icb.events.services import record_event
@@ -23,6 +24,7 @@ from icb.events.types import SYNC_RUN_FINISHED
 from .bulk import KEEP, SyncState, insert_rows, store_states
 from .compute import Plan
 from .events import run_finished_payload
+from .held import Review, Verdict
 from .models import ItemStatus, SyncRun, SyncRunItem, SyncTrigger
 from .scheduling import next_midnight, retry_at
 
@@ -38,6 +40,7 @@ HISTORY_FIELDS = [
     "user",
     "sync_run_id",
     "detail",
+    "effective_date",
 ]
 ITEM_FIELDS = ["run", "company", "service", "status", "old_units", "new_units", "message"]
 
@@ -51,6 +54,7 @@ def write_batch(run: SyncRun, plan: Plan, now: datetime) -> None:
     outcomes = plan.outcomes
     tonight = next_midnight(now, run.company.zone)
     at = connection.ops.adapt_datetimefield_value(now)
+    today = connection.ops.adapt_datefield_value(timezone.localdate(now, run.company.zone))
     company_id = run.company_id
     isoformat = _cached_isoformat()
     synced = SyncState(SyncStatus.OK, "", now, tonight, 0)
@@ -63,13 +67,15 @@ def write_batch(run: SyncRun, plan: Plan, now: datetime) -> None:
             plan.batch.services(company_id)
             .select_for_update()
             .order_by("id")
-            .values_list("id", "units", "sync_retry_count")
+            .values_list("id", "units", "sync_retry_count", "icb_status")
         )
+        # The review policy and the batch's held changes, read after the lock.
+        review = Review.load(company_id, plan.batch.services(company_id))
         states: dict[int, SyncState] = {}
         unit_changes: dict[int, Decimal] = {}
         history, items = [], []
-        counts = {"changed": 0, "unchanged": 0, "error": 0, "incomplete": 0}
-        for service_id, old, retries in locked:
+        counts = {"changed": 0, "unchanged": 0, "error": 0, "incomplete": 0, "held": 0}
+        for service_id, old, retries, sync_status in locked:
             outcome = outcomes.get(service_id)
             if outcome is None:  # claimed after this batch was planned: not ours
                 continue
@@ -78,7 +84,25 @@ def write_batch(run: SyncRun, plan: Plan, now: datetime) -> None:
                 state = synced
                 assert outcome.units is not None
                 new_units = outcome.units
-                if new_units != old:
+                verdict = Verdict.APPLY
+                if new_units != old or service_id in review.pending:
+                    verdict = review.check(
+                        service_id,
+                        old,
+                        outcome,
+                        first_sync=sync_status == SyncStatus.NEVER,
+                        detail=lambda o: json.dumps(o.detail(isoformat)),
+                        run_id=run.pk,
+                        at=at,
+                    )
+                if verdict is Verdict.HOLD:  # the units stay; the held change has the number
+                    item_status = ItemStatus.HELD
+                    counts["held"] += 1
+                elif verdict is Verdict.KEEP:  # the number a person dismissed: no change
+                    new_units = old
+                    item_status = ItemStatus.UNCHANGED
+                    counts["unchanged"] += 1
+                elif new_units != old:
                     unit_changes[service_id] = new_units
                     item_status = ItemStatus.CHANGED
                     counts["changed"] += 1
@@ -93,6 +117,7 @@ def write_batch(run: SyncRun, plan: Plan, now: datetime) -> None:
                             None,
                             run.pk,
                             json.dumps(outcome.detail(isoformat)),
+                            today,
                         )
                     )
                 else:
@@ -114,8 +139,9 @@ def write_batch(run: SyncRun, plan: Plan, now: datetime) -> None:
                 counts["error"] += 1
             states[service_id] = state
             # A change is itemized by its history row (which carries the run's id).
+            # A held change is listed from its HeldChange row (which carries the run's id).
             if item_status != ItemStatus.CHANGED and (
-                item_status != ItemStatus.UNCHANGED or list_unchanged
+                item_status not in (ItemStatus.UNCHANGED, ItemStatus.HELD) or list_unchanged
             ):
                 items.append(
                     (
@@ -128,17 +154,19 @@ def write_batch(run: SyncRun, plan: Plan, now: datetime) -> None:
                         outcome.message,
                     )
                 )
-        skipped = [service_id for service_id, _, _ in locked if service_id not in states]
+        skipped = [row[0] for row in locked if row[0] not in states]
         store_states(
             plan.batch.services(company_id), states, skipped, unit_changes=unit_changes, at=at
         )
         insert_rows(ServiceUnitChange, HISTORY_FIELDS, history)
         insert_rows(SyncRunItem, ITEM_FIELDS, items)
+        review.write(run.pk, now)
         stored = SyncRun.objects.select_for_update().get(pk=run.pk)
         stored.services_changed += counts["changed"]
         stored.services_unchanged += counts["unchanged"]
         stored.services_failed += counts["error"]
         stored.services_incomplete += counts["incomplete"]
+        stored.services_held += counts["held"]
         stored.errors = (stored.errors or []) + plan.errors
         # A run closed as interrupted (dispatch.close_interrupted) before this batch came
         # back stays as it was closed: the services written here are counted, the batch
@@ -161,7 +189,7 @@ def write_batch(run: SyncRun, plan: Plan, now: datetime) -> None:
 def _log_finished(run: SyncRun, now: datetime) -> None:
     log.info(
         "Sync run %s finished: company %s, %s; %d changed, %d unchanged, %d failed, "
-        "%d mapping incomplete; %.1f s",
+        "%d mapping incomplete, %d held for review; %.1f s",
         run.pk,
         run.company_id,
         run.trigger,
@@ -169,6 +197,7 @@ def _log_finished(run: SyncRun, now: datetime) -> None:
         run.services_unchanged,
         run.services_failed,
         run.services_incomplete,
+        run.services_held,
         (now - run.started_at).total_seconds(),
     )
 

@@ -135,6 +135,11 @@ class ServicePatch(Schema):
     unit_price: DecimalIn = None
     units: DecimalIn = None
     description: str | None = None
+    effective_date: datetime.date | None = Field(
+        None,
+        description="the day a change of `units` counts from (default today in the "
+        "company's time zone; not in the future, not before the contract's start)",
+    )
 
 
 class UnitChangeOut(Schema):
@@ -142,7 +147,9 @@ class UnitChangeOut(Schema):
     old_units: DecimalOut | None
     new_units: DecimalOut
     changed_at: datetime.datetime
+    effective_date: datetime.date
     source: str
+    note: str
     user: str | None
     sync_run_id: int | None
     detail: dict

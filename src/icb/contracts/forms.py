@@ -79,8 +79,17 @@ class ServiceForm(AccessibleForm):
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
+    # Only on an existing service's form (`dated=True`): when changed units count from.
+    effective_date = forms.DateField(
+        label="Units effective from",
+        required=False,
+        widget=DATE_WIDGET,
+        help_text="When a change of units takes effect; empty: today.",
+    )
 
-    def __init__(self, *args, currency: str = "", **kwargs):
+    def __init__(self, *args, currency: str = "", dated: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
+        if not dated:
+            del self.fields["effective_date"]
         if currency:
             self.fields["unit_price"].label = f"Unit price ({currency})"

@@ -155,6 +155,9 @@ class UnitChangeSource(models.TextChoices):
     CREATED = "created", "Service created"
     USER = "user", "Changed by a user"
     SYNC = "sync", "Integrated Customer Billing sync"
+    # A held change decided on the Billing review page: its number, or another one.
+    APPROVED = "approved", "Held change approved"
+    ADJUSTED = "adjusted", "Held change adjusted"
 
 
 class ServiceUnitChange(models.Model):
@@ -177,6 +180,11 @@ class ServiceUnitChange(models.Model):
     # For sync changes: the run and the per-organization quantities behind the number.
     sync_run_id = models.BigIntegerField(null=True, blank=True)
     detail = models.JSONField(default=dict, blank=True)
+    # The day the new units count from, in the company's time zone (invoices prorate by
+    # it): the day the change was recorded unless a person dated it back.
+    effective_date = models.DateField()
+    # Why, in a person's words (a review decision's reason or note).
+    note = models.CharField(max_length=500, blank=True, db_default="")
 
     objects = CompanyQuerySet.as_manager()
 
@@ -196,3 +204,8 @@ class ServiceUnitChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.service_id}: {self.old_units} → {self.new_units}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.effective_date is None:
+            self.effective_date = timezone.localdate(self.changed_at, self.company.zone)
+        super().save(*args, **kwargs)

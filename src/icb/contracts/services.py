@@ -12,6 +12,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Literal, overload
 
 from django.db import transaction
+from django.utils import timezone
 
 from icb.common.errors import Conflict, InvalidInput, NotFound
 from icb.common.money import CENT, CURRENCIES
@@ -42,6 +43,7 @@ CONTRACT_FIELDS = (
 SERVICE_FIELDS = ("name", "description", "unit_price", "units")
 
 _LABELS = {
+    "effective_date": "Effective date",
     "unit_price": "Unit price",
     "units": "Units",
     "start_date": "Start date",
@@ -312,16 +314,38 @@ def lock_service(service: Service) -> Service:
     return locked
 
 
-def service_update(*, service: Service, actor, **changes) -> Service:
-    """Change a service. A history row is written only when the units really change.
-    The row is locked first, so two writers at once are applied one after the other and
-    each history row's "old" is the value it really replaced."""
+def check_effective_date(value, *, contract: Contract) -> datetime.date:
+    """The day a change of units counts from: today in the company's time zone when not
+    given; never in the future, never before the contract's start."""
+    today = timezone.localdate(timezone.now(), contract.company.zone)
+    day = parse_date(value, field="effective_date", required=False) or today
+    if day > today:
+        raise InvalidInput(
+            "Effective date: the change cannot take effect in the future "
+            f"(today is {today.isoformat()}).",
+            field="effective_date",
+        )
+    if day < contract.start_date:
+        raise InvalidInput(
+            "Effective date: the change cannot take effect before the contract starts "
+            f"({contract.start_date.isoformat()}).",
+            field="effective_date",
+        )
+    return day
+
+
+def service_update(*, service: Service, actor, effective_date=None, **changes) -> Service:
+    """Change a service. A history row is written only when the units really change,
+    dated `effective_date` (default today; see effective_date()). The row is locked
+    first, so two writers at once are applied one after the other and each history
+    row's "old" is the value it really replaced."""
     unknown = set(changes) - set(SERVICE_FIELDS)
     if unknown:
         field = sorted(unknown)[0]
         raise InvalidInput(f"“{field}” cannot be changed here.", field=field)
     errors = FieldErrors()
     parsed = _parse_service_fields(changes, errors)
+    day = errors.read(check_effective_date, effective_date, contract=service.contract)
     if errors.errors:
         # The other fields' own rules too, so one answer names every invalid field.
         draft = Service(
@@ -331,6 +355,7 @@ def service_update(*, service: Service, actor, **changes) -> Service:
             setattr(draft, field, value)
         errors.full_clean(draft, exclude=["company", "contract"])
         errors.raise_if_any()
+    assert day is not None  # refused above otherwise
 
     with transaction.atomic():
         locked = lock_service(service)
@@ -355,6 +380,7 @@ def service_update(*, service: Service, actor, **changes) -> Service:
                 source=UnitChangeSource.USER,
                 user=actor_user(actor),
                 changed_at=locked.updated_at,
+                effective_date=day,
             )
     if Service.contract.is_cached(service):
         locked.contract = service.contract

@@ -284,6 +284,7 @@ def _lock_units(form, service) -> None:
     """While ICB is active the units come from the sync: shown, not editable."""
     if service.is_icb:
         form.fields["units"].disabled = True
+        form.fields.pop("effective_date", None)
         form.fields[
             "units"
         ].help_text = "Synced by Integrated Customer Billing; stop it to edit the units by hand."
@@ -299,6 +300,7 @@ def _render_service(
             read_only=not can_modify,
             auto_id="service-%s",
             currency=service.contract.currency,
+            dated=True,
         )
     _lock_units(form, service)
     history = paginate(
@@ -332,6 +334,7 @@ def service_detail(request, contract_id, service_id):
         initial=_service_initial(service),
         auto_id="service-%s",
         currency=service.contract.currency,
+        dated=True,
     )
     _lock_units(form, service)
     module, billing_type = _posted_icb(request)
@@ -340,6 +343,7 @@ def service_detail(request, contract_id, service_id):
         changes = dict(form.cleaned_data)
         if service.is_icb:
             changes.pop("units", None)  # the sync owns them
+            changes.pop("effective_date", None)
         try:
             with transaction.atomic():
                 service = services.service_update(service=service, actor=request.user, **changes)

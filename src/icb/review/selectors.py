@@ -1,0 +1,183 @@
+"""Reads of Billing review: the held changes as the page and the API list them (sorted
+by monthly impact in money, with totals), one held change, the pending counts, the
+policy as JSON, its recorded changes, a service's units over time."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import F, Window
+from django.db.models.functions import RowNumber
+
+from icb.billing_sync.models import HeldChange, HeldStatus, ReviewPolicy, ReviewPolicyChange
+from icb.billing_sync.policy import DEFAULT_RULES, Rules
+from icb.common.errors import NotFound
+from icb.common.money import to_cents
+from icb.contracts.models import ServiceUnitChange
+from icb.contracts.selectors import valid_id
+from icb.tenancy.models import Company
+
+from .filters import HeldFilter
+
+STRIP_POINTS = 12  # units-over-time strip: the last changes of a service
+
+
+@dataclass
+class HeldList:
+    """The held changes matching a filter, sorted (largest monthly impact first, within
+    the group when grouped), as light rows; totals over all of them."""
+
+    rows: list[tuple[int, Decimal, str, str]]  # (id, monthly impact, currency, group)
+    increases: dict[str, Decimal] = field(default_factory=dict)  # by currency
+    decreases: dict[str, Decimal] = field(default_factory=dict)
+
+    @property
+    def ids(self) -> list[int]:
+        return [row[0] for row in self.rows]
+
+    @property
+    def count(self) -> int:
+        return len(self.rows)
+
+    @property
+    def impact(self) -> dict[str, Decimal]:
+        """The net monthly impact by currency."""
+        net: dict[str, Decimal] = defaultdict(Decimal)
+        for _, impact, currency, _ in self.rows:
+            net[currency] += impact
+        return dict(net)
+
+
+GROUPS = {"account": "service__contract__account__name", "module": "service__icb_module__name"}
+
+
+def held_list(*, company: Company, filters: HeldFilter, group: str = "") -> HeldList:
+    """Every held change of the filter, as (id, monthly impact, currency, group) with
+    Decimal arithmetic in Python (the database would use floats on SQLite), sorted."""
+    held = HeldChange.objects.for_company(company).filter(status=filters.status)
+    if filters.module:
+        held = held.filter(service__icb_module__code=filters.module)
+    if filters.account_id:
+        held = held.filter(service__contract__account_id=filters.account_id)
+    if filters.rule:
+        held = held.filter(rule=filters.rule)
+    group_field = GROUPS.get(group)
+    result = HeldList(rows=[])
+    for pk, current, proposed, price, currency, group_name in held.values_list(
+        "pk",
+        "current_units",
+        "proposed_units",
+        "service__unit_price",
+        "service__contract__currency",
+        group_field or "service__contract__currency",
+    ):
+        delta = proposed - current
+        if filters.direction == "up" and delta <= 0 or filters.direction == "down" and delta >= 0:
+            continue
+        impact = to_cents(delta * price)
+        if filters.min_impact is not None and abs(impact) < filters.min_impact:
+            continue
+        totals = result.increases if impact > 0 else result.decreases
+        totals[currency] = totals.get(currency, Decimal("0.00")) + impact
+        result.rows.append((pk, impact, currency, str(group_name or "") if group_field else ""))
+    result.rows.sort(key=lambda row: (row[3].casefold(), -abs(row[1]), row[0]))
+    return result
+
+
+def held_rows(*, company: Company, ids: list[int]) -> list[HeldChange]:
+    """The held changes of `ids` (a page of a HeldList), in that order, with what their
+    rows show: the service, its contract and account, the module, who decided."""
+    by_id = {
+        h.pk: h
+        for h in HeldChange.objects.for_company(company)
+        .filter(pk__in=ids)
+        .select_related(
+            "service__contract__account", "service__icb_module", "service__icb_billing_type"
+        )
+        .select_related("decided_by")
+    }
+    return [by_id[i] for i in ids if i in by_id]
+
+
+def held_get(*, company: Company, held_id) -> HeldChange:
+    pk = valid_id(held_id)
+    held = (
+        HeldChange.objects.for_company(company)
+        .filter(pk=pk)
+        .select_related("service__contract", "decided_by")
+        .first()
+        if pk
+        else None
+    )
+    if held is None:
+        raise NotFound("No such held change.")
+    return held
+
+
+def pending_count(*, company: Company) -> int:
+    return HeldChange.objects.for_company(company).filter(status=HeldStatus.PENDING).count()
+
+
+def pending_for_services(
+    *, company: Company | int, service_ids: list[int]
+) -> dict[int, HeldChange]:
+    """The pending held change of each of `service_ids` that has one (one query)."""
+    return {
+        h.service_id: h
+        for h in HeldChange.objects.for_company(company).filter(
+            service_id__in=service_ids, status=HeldStatus.PENDING
+        )
+    }
+
+
+def run_held(*, company: Company | int, run_id: int) -> list[HeldChange]:
+    """The changes a run held, with what became of them."""
+    return list(
+        HeldChange.objects.for_company(company)
+        .filter(sync_run_id=run_id)
+        .select_related("service__contract", "decided_by")
+        .order_by("id")
+    )
+
+
+def units_strips(*, company: Company, service_ids: list[int]) -> dict[int, list[Decimal]]:
+    """Each service's units over its last STRIP_POINTS changes, oldest first (one
+    query for a page of rows)."""
+    latest = Window(
+        RowNumber(),
+        partition_by=[F("service_id")],
+        order_by=[F("changed_at").desc(), F("id").desc()],
+    )
+    strips: dict[int, list[Decimal]] = defaultdict(list)
+    for service_id, units, _ in (
+        ServiceUnitChange.objects.for_company(company)
+        .filter(service_id__in=service_ids)
+        .annotate(n=latest)
+        .filter(n__lte=STRIP_POINTS)
+        .order_by("service_id", "-n")
+        .values_list("service_id", "new_units", "n")
+    ):
+        strips[service_id].append(units)
+    return dict(strips)
+
+
+# --- the policy ----------------------------------------------------------------------
+
+
+def policy_of(company: Company) -> dict:
+    """The company's review policy as the API answers it: its rules (the default when
+    never changed) and `modules`, the overrides by module code."""
+    rules: Rules = DEFAULT_RULES
+    modules = {}
+    for policy in ReviewPolicy.objects.for_company(company).select_related("module"):
+        if policy.module is None:
+            rules = Rules.of(policy)
+        else:
+            modules[policy.module.code] = Rules.of(policy).as_json()
+    return {**rules.as_json(), "modules": dict(sorted(modules.items()))}
+
+
+def policy_changes(*, company: Company, limit: int = 20) -> list[ReviewPolicyChange]:
+    return list(ReviewPolicyChange.objects.for_company(company).select_related("user")[:limit])
