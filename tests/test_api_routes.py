@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 
 from icb.api import api
-from icb.billing_sync.models import SyncRun
+from icb.billing_sync.models import HeldChange, SyncRun
 from icb.hub.models import BillingType, Module, Organization
 from icb.notify.models import WebhookEndpoint
 from icb.tenancy.models import Area
@@ -68,6 +68,14 @@ ROUTE_PERMISSIONS = {
     ("GET", "/webhooks"): (Area.SECURITY, "view"),
     ("POST", "/webhooks"): (Area.SECURITY, "modify"),
     ("DELETE", "/webhooks/{webhook_id}"): (Area.SECURITY, "modify"),
+    ("GET", "/held-changes"): (Area.BILLING_REVIEW, "view"),
+    ("GET", "/held-changes/{held_id}"): (Area.BILLING_REVIEW, "view"),
+    ("POST", "/held-changes/{held_id}/approve"): (Area.BILLING_REVIEW, "modify"),
+    ("POST", "/held-changes/{held_id}/dismiss"): (Area.BILLING_REVIEW, "modify"),
+    ("POST", "/held-changes/{held_id}/adjust"): (Area.BILLING_REVIEW, "modify"),
+    ("POST", "/held-changes/bulk"): (Area.BILLING_REVIEW, "modify"),
+    ("GET", "/review-policy"): (Area.BILLING_REVIEW, "view"),
+    ("PUT", "/review-policy"): ADMIN,  # the policy is the administrators'
 }
 
 # Bodies that would be valid for the caller's own objects, so a 404 can only come from
@@ -97,6 +105,16 @@ BODIES = {
     # A public address literal: checked without a name lookup, never contacted here.
     ("POST", "/webhooks"): {"url": "https://93.184.216.34/hook", "events": ["change.held"]},
     ("POST", "/mapping-suggestions/accept"): {"min_confidence": 0.9},
+    ("POST", "/held-changes/{held_id}/adjust"): {"units": "4", "note": "route walk"},
+    ("POST", "/held-changes/bulk"): {"action": "dismiss", "ids": []},
+    ("PUT", "/review-policy"): {
+        "mode": "hold_unusual",
+        "max_units": None,
+        "max_percent": None,
+        "hold_drop_to_zero": True,
+        "hold_drop_percent": 50,
+        "hold_first_sync": False,
+    },
 }
 
 
@@ -128,7 +146,16 @@ def _world(company):
     webhook = WebhookEndpoint.objects.create(
         company=company, url="https://example.com/hook", event_types=["change.held"]
     )
+    held = HeldChange.objects.create(
+        company=company,
+        service=service,
+        current_units=service.units,
+        proposed_units=0,
+        rule="drop_to_zero",
+        sync_run_id=run.pk,
+    )
     return {
+        "held_id": held.pk,
         "account_id": account.pk,
         "contract_id": contract.pk,
         "service_id": service.pk,

@@ -9,7 +9,7 @@ from django.test import Client
 from ninja.openapi.schema import OpenAPISchema
 
 from icb.api import api
-from icb.billing_sync.models import SyncRun, SyncRunItem
+from icb.billing_sync.models import HeldChange, SyncRun, SyncRunItem
 from icb.contracts.models import ServiceUnitChange
 from icb.hub.models import BillingType, Module, Organization
 from icb.notify.models import WebhookEndpoint
@@ -119,12 +119,28 @@ def world(company, admin_user):
         event_types=["sync_run.finished"],
         last_success_at=run.started_at,
     )
+    # A held change with its breakdown (pending: the list shows the pending ones).
+    held = HeldChange.objects.create(
+        company=company,
+        service=service,
+        current_units="12.50",
+        proposed_units="0",
+        rule="drop_to_zero",
+        sync_run_id=run.pk,
+        detail={
+            "module": "rmm",
+            "billing_type": "workstations",
+            "quantities": {"1": "0"},
+            "measured_at": {"1": "2026-01-06T04:00:00+00:00"},
+        },
+    )
     return {
         "account_id": account.pk,
         "contract_id": contract.pk,
         "service_id": service.pk,
         "code": module.code,
         "run_id": run.pk,
+        "held_id": held.pk,
     }
 
 

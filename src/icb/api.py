@@ -242,6 +242,7 @@ def _register_routers() -> None:
     from icb.mapping.api import router as mapping_router
     from icb.mapping.unmapped_api import router as unmapped_router
     from icb.notify.api import router as notify_router
+    from icb.review.api import router as review_router
     from icb.tenancy.api import router as tenancy_router
 
     api.add_router("/", tenancy_router)
@@ -252,6 +253,7 @@ def _register_routers() -> None:
     api.add_router("/", unmapped_router)
     api.add_router("/", billing_sync_router)
     api.add_router("/", notify_router)
+    api.add_router("/", review_router)
 
 
 _register_routers()

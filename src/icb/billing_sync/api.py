@@ -48,6 +48,7 @@ class SyncRunOut(Schema):
     unchanged: int
     failed: int
     mapping_incomplete: int
+    held: int = Field(..., description="changes held for review (the units were kept)")
     errors: list[dict]
 
     @staticmethod
@@ -69,6 +70,10 @@ class SyncRunOut(Schema):
     @staticmethod
     def resolve_mapping_incomplete(obj) -> int:
         return obj.services_incomplete
+
+    @staticmethod
+    def resolve_held(obj) -> int:
+        return obj.services_held
 
 
 class SyncRunPage(Page[SyncRunOut]):
