@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 from django.urls import URLResolver, get_resolver, reverse
 
-from icb.billing_sync.models import SyncRun
+from icb.billing_sync.models import HeldChange, SyncRun
 from icb.contracts.models import Service
 from icb.hub.models import BillingType, Module, Organization
 from icb.notify.models import WebhookEndpoint
@@ -61,6 +61,13 @@ PAGE_PERMISSIONS = {
     # (tests/mapping/test_unmapped_pages.py checks that part).
     "mapping:unmapped_accept": {"POST": (Area.BILLING_REVIEW, MODIFY)},
     "mapping:unmapped_scan": {"POST": (Area.BILLING_REVIEW, MODIFY)},
+    "review:page": {"GET": (Area.BILLING_REVIEW, VIEW)},
+    "review:approve": {"POST": (Area.BILLING_REVIEW, MODIFY)},
+    "review:dismiss": {"POST": (Area.BILLING_REVIEW, MODIFY)},
+    "review:adjust": {"POST": (Area.BILLING_REVIEW, MODIFY)},
+    "review:bulk": {"POST": (Area.BILLING_REVIEW, MODIFY)},
+    # Finance reads the policy; only administrators change it.
+    "review:policy": {"GET": (Area.BILLING_REVIEW, VIEW), "POST": ADMIN},
 }
 
 NOT_FOUND_PAGE = "There is nothing here, or it is not yours to see."
@@ -109,6 +116,14 @@ def _world(company):
     BillingType.objects.create(module=module, code="workstations", name="Workstations")
     Organization.objects.create(company=company, module=module, external_id="1", name="Org")
     run = SyncRun.objects.create(company=company, trigger="manual")
+    held = HeldChange.objects.create(
+        company=company,
+        service=service,
+        current_units=service.units,
+        proposed_units=0,
+        rule="drop_to_zero",
+        sync_run_id=run.pk,
+    )
     role = make_role(company, f"Custom {tag}")
     member = make_user(company, f"member{tag}@{company.pk}.test", role)
     webhook = WebhookEndpoint.objects.create(
@@ -120,6 +135,7 @@ def _world(company):
         "contract_id": contract.pk,
         "service_id": service.pk,
         "run_id": run.pk,
+        "held_id": held.pk,
         "role_id": role.pk,
         "user_id": member.pk,
     }

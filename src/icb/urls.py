@@ -12,6 +12,7 @@ urlpatterns = [
     path("", include("icb.mapping.urls")),
     path("", include("icb.billing_sync.urls")),
     path("", include("icb.notify.urls")),
+    path("", include("icb.review.urls")),
 ]
 
 handler400 = "icb.web.views.bad_request"

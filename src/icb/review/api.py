@@ -156,7 +156,8 @@ def list_held(request, filters: Query[HeldFilter], paging: Query[HeldPaging]):
 
 class BulkFilter(Schema):
     module: str = Field("", max_length=64)
-    account_id: int | None = Field(None, ge=1)
+    account_id: Id | None = Field(None, ge=1)
+    service_id: Id | None = Field(None, ge=1)
     direction: Literal["up", "down"] | None = None
     rule: HoldRule | None = None
     min_impact: Decimal | None = Field(None, ge=0, max_digits=14, decimal_places=2)
@@ -280,10 +281,10 @@ def adjust(request, held_id: int, payload: AdjustIn):
 
 class RulesIO(Schema):
     mode: ReviewMode
-    max_units: int | None = Field(None, ge=0, le=services.NUMBER_LIMITS["max_units"])
-    max_percent: int | None = Field(None, ge=0, le=services.NUMBER_LIMITS["max_percent"])
+    max_units: Id | None = Field(None, ge=0, le=services.NUMBER_LIMITS["max_units"])
+    max_percent: Id | None = Field(None, ge=0, le=services.NUMBER_LIMITS["max_percent"])
     hold_drop_to_zero: Flag
-    hold_drop_percent: int | None = Field(None, ge=0, le=100)
+    hold_drop_percent: Id | None = Field(None, ge=0, le=100)
     hold_first_sync: Flag
 
 

@@ -17,6 +17,7 @@ class HeldFilter(ListFilter):
     )
     module: str = Field("", max_length=64, description="Only this module's (its code).")
     account_id: int | None = Field(None, ge=1, description="Only this account's services.")
+    service_id: int | None = Field(None, ge=1, description="Only this service's.")
     direction: Literal["up", "down"] | None = Field(
         None, description="up: more units proposed; down: fewer"
     )

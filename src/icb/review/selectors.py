@@ -61,6 +61,8 @@ def held_list(*, company: Company, filters: HeldFilter, group: str = "") -> Held
         held = held.filter(service__icb_module__code=filters.module)
     if filters.account_id:
         held = held.filter(service__contract__account_id=filters.account_id)
+    if filters.service_id:
+        held = held.filter(service_id=filters.service_id)
     if filters.rule:
         held = held.filter(rule=filters.rule)
     group_field = GROUPS.get(group)
@@ -181,3 +183,22 @@ def policy_of(company: Company) -> dict:
 
 def policy_changes(*, company: Company, limit: int = 20) -> list[ReviewPolicyChange]:
     return list(ReviewPolicyChange.objects.for_company(company).select_related("user")[:limit])
+
+
+def filter_choices(*, company: Company) -> dict:
+    """What the page's filters offer: the modules and the accounts that have pending
+    held changes (a short list, however many accounts the company has)."""
+    pending = HeldChange.objects.for_company(company).filter(status=HeldStatus.PENDING)
+    return {
+        "modules": list(
+            pending.filter(service__icb_module__isnull=False)
+            .values_list("service__icb_module__code", "service__icb_module__name")
+            .distinct()
+            .order_by("service__icb_module__name")
+        ),
+        "accounts": list(
+            pending.values_list("service__contract__account_id", "service__contract__account__name")
+            .distinct()
+            .order_by("service__contract__account__name")
+        ),
+    }

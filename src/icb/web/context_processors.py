@@ -4,6 +4,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from icb.mapping.unmapped_selectors import unmapped_count
+from icb.review import selectors as review_selectors
 from icb.tenancy.models import Area, Level
 from icb.tenancy.permissions import allows
 
@@ -47,6 +48,12 @@ def navigation(request):
                             allows(user, Area.BILLING_REVIEW, Level.VIEW),
                             badge=lambda: unmapped_count(company=user.company),
                         ),
+                        _item(
+                            "Billing review",
+                            "review:page",
+                            allows(user, Area.BILLING_REVIEW, Level.VIEW),
+                            badge=lambda: review_selectors.pending_count(company=user.company),
+                        ),
                     ],
                 },
             ],
@@ -67,6 +74,12 @@ def navigation(request):
                             f"{settings.ICB_HUB_NAME} Settings",
                             "mapping:page",
                             allows(user, Area.HUB_SETTINGS, Level.VIEW),
+                        ),
+                        _item(
+                            "Billing review policy",
+                            "review:policy",
+                            user.is_administrator
+                            or allows(user, Area.BILLING_REVIEW, Level.VIEW),
                         ),
                     ],
                 },

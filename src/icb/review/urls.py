@@ -1,0 +1,19 @@
+from django.urls import path
+
+from . import views
+
+app_name = "review"
+urlpatterns = [
+    path("finance/billing-review/", views.review_page, name="page"),
+    path("finance/billing-review/bulk/", views.bulk, name="bulk"),
+    *(
+        path(
+            f"finance/billing-review/<int:held_id>/{action}/",
+            views.decide,
+            {"action": action},
+            name=action,
+        )
+        for action in ("approve", "dismiss", "adjust")
+    ),
+    path("admin/my-company/billing-review/", views.policy_page, name="policy"),
+]
