@@ -100,7 +100,9 @@ def test_approve_dismiss_adjust_and_bulk_approve(page, live_server, hub, shots):
     expect(harbor).to_contain_text("Drop to zero")
     harbor.get_by_label("Effective").fill(day.isoformat())
     harbor.get_by_role("button", name="Approve").click()
-    expect(page.get_by_text("Approved: Managed Workstations (50.00 → 0.00 proposed).")).to_be_visible()
+    expect(
+        page.get_by_text("Approved: Managed Workstations (50.00 → 0.00 proposed).")
+    ).to_be_visible()
     row = ServiceUnitChange.objects.get(service=services["Harbor Dental Group"], source="approved")
     assert (row.new_units, row.effective_date, row.user.email) == (
         Decimal("0.00"),

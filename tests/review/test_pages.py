@@ -87,9 +87,7 @@ def test_the_menu_counts_the_pending_changes(admin_client, synced):
     )
 
 
-def test_the_policy_page_saves_and_records_for_administrators_only(
-    admin_client, finance, company
-):
+def test_the_policy_page_saves_and_records_for_administrators_only(admin_client, finance, company):
     url = "/admin/my-company/billing-review/"
     assert finance.get(url).status_code == 200
     assert finance.post(url, {"mode": "auto"}).status_code == 403

@@ -78,8 +78,7 @@ def navigation(request):
                         _item(
                             "Billing review policy",
                             "review:policy",
-                            user.is_administrator
-                            or allows(user, Area.BILLING_REVIEW, Level.VIEW),
+                            user.is_administrator or allows(user, Area.BILLING_REVIEW, Level.VIEW),
                         ),
                     ],
                 },

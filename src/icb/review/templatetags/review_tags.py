@@ -1,10 +1,10 @@
 """Billing review's sections of other pages, and the small pieces of its own:
 
-    {% held_changes_of services as held %}     the pending held change of each service
-                                               (one query for a contract's table)
-    {% held_change_note service held %}        "Change held for review: 50 → 0 (drop to
-                                               zero)" with a link to it, or nothing
-    {% units_strip values %}                   a service's units over time, a small SVG
+{% held_changes_of services as held %}     the pending held change of each service
+                                           (one query for a contract's table)
+{% held_change_note service held %}        "Change held for review: 50 → 0 (drop to
+                                           zero)" with a link to it, or nothing
+{% units_strip values %}                   a service's units over time, a small SVG
 """
 
 from decimal import Decimal
@@ -159,9 +159,7 @@ def policy_differences(change) -> list[str]:
     def compare(old: dict, new: dict, where: str) -> None:
         for name, words in WORDS.items():
             if old.get(name) != new.get(name):
-                lines.append(
-                    f"{where}{words}: {_shown(old.get(name))} → {_shown(new.get(name))}"
-                )
+                lines.append(f"{where}{words}: {_shown(old.get(name))} → {_shown(new.get(name))}")
 
     old, new = change.old or {}, change.new or {}
     compare(old, new, "")
