@@ -20,6 +20,7 @@ nothing changes (the usual night).
 
     python benchmarks/sync_bench.py [--accounts 20000] [--organizations 50000]
                                     [--naive-sample 2000] [--workers 2] [--profile]
+                                    [--policy default|auto|hold_all]
 """
 
 import argparse
@@ -154,6 +155,14 @@ def main() -> None:
     )
     parser.add_argument("--naive-sample", type=int, default=2_000)
     parser.add_argument(
+        "--policy",
+        choices=["default", "auto", "hold_all"],
+        default="default",
+        help="the company's review policy: default (drops to zero and drops over half "
+        "held: nothing of this benchmark), auto (every change applied), or hold_all "
+        "(every change held: a held change per service, seen again the next night)",
+    )
+    parser.add_argument(
         "--profile",
         action="store_true",
         help="print where the first nightly run spends its time (cProfile)",
@@ -202,7 +211,7 @@ def main() -> None:
     engine_name = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
     print(
         f"database: {engine_name}; {args.accounts:,} accounts, {len(MODULES)} modules, "
-        f"{args.organizations:,} organizations per module"
+        f"{args.organizations:,} organizations per module; review policy: {args.policy}"
     )
     with start_sandbox(organizations=args.organizations) as sandbox:
         settings.ICB_HUB_URL = os.environ["ICB_HUB_URL"] = sandbox.url
@@ -210,6 +219,10 @@ def main() -> None:
         os.environ["ICB_HUB_TIMEOUT"] = "120"
         tokens = sandbox.obtain_tokens()
         company = make_company(time_zone="America/New_York")
+        if args.policy != "default":
+            from icb.billing_sync.models import ReviewPolicy
+
+            ReviewPolicy.objects.create(company=company, mode=args.policy)
         HubConnection.objects.create(
             company=company,
             access_token_encrypted=encrypt(tokens["access_token"]),
