@@ -46,7 +46,7 @@ e2e: $(VENV)/.installed-dev
 # The README's screenshots, taken by the browser tests of the pages they show.
 screenshots: $(VENV)/.installed-dev
 	ICB_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/pytest -q tests/e2e/test_readme_screenshots.py tests/e2e/test_sync_breakdown.py \
-		tests/e2e/test_unmapped.py
+		tests/e2e/test_unmapped.py tests/e2e/test_billing_review.py
 
 fuzz: $(VENV)/.installed-dev
 	$(BIN)/pytest -q -m fuzz tests/fuzz
