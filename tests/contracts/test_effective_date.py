@@ -48,7 +48,7 @@ def test_the_service_page_takes_the_effective_date(admin_client, service, compan
     day = today(company) - datetime.timedelta(days=1)
     url = f"/finance/contracts/{service.contract_id}/services/{service.pk}/"
     page = admin_client.get(url)
-    assert b"Units effective from" in page.content
+    assert b"Effective from" in page.content
     response = admin_client.post(
         url,
         {

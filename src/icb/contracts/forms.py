@@ -81,7 +81,7 @@ class ServiceForm(AccessibleForm):
     )
     # Only on an existing service's form (`dated=True`): when changed units count from.
     effective_date = forms.DateField(
-        label="Units effective from",
+        label="Effective from",
         required=False,
         widget=DATE_WIDGET,
         help_text="When a change of units takes effect; empty: today.",
