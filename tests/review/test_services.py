@@ -184,3 +184,37 @@ def test_a_bad_policy_names_its_fields_and_changes_nothing(company, admin_user):
         "modules.nope",
     }
     assert not ReviewPolicyChange.objects.exists()
+
+
+# --- what the outbox is told (docs/webhooks.md) ----------------------------------------
+
+
+def _events(company, type):
+    from icb.events.models import Event
+
+    return [e.payload for e in Event.objects.filter(company=company, type=type).order_by("id")]
+
+
+def test_holding_and_deciding_are_told_to_the_outbox(synced, admin_user, company):
+    held = synced.hold(0)
+    synced.sync()  # seen again, the same number: nothing more to tell
+    [told] = _events(company, "change.held")
+    assert told["held_change_id"] == held.pk and told["rule"] == "drop_to_zero"
+    assert (told["current_units"], told["proposed_units"]) == ("50.00", "0.00")
+    assert (told["monthly_impact"], told["currency"]) == ("-2250.00", "USD")
+    assert told["account_name"] == "Harbor Dental Group" and told["run_id"] == held.sync_run_id
+    services.approve(held=held, actor=admin_user)
+    [decided] = _events(company, "change.decided")
+    assert (decided["decision"], decided["units"], decided["user"]) == (
+        "approved",
+        "0.00",
+        "admin@acme.test",
+    )
+
+
+def test_a_withdrawal_is_told_without_a_user(synced, company):
+    synced.hold(0)
+    synced.report(50)
+    synced.sync()
+    [decided] = _events(company, "change.decided")
+    assert (decided["decision"], decided["units"], decided["user"]) == ("withdrawn", "50.00", None)

@@ -17,5 +17,6 @@ def run_finished_payload(run: SyncRun) -> dict[str, Any]:
         "unchanged": run.services_unchanged,
         "failed": run.services_failed,
         "mapping_incomplete": run.services_incomplete,
+        "held": run.services_held,
         "errors": run.errors or [],
     }

@@ -23,6 +23,7 @@ from icb.contracts.models import Service
 
 from .bulk import ID_CHUNK, insert_rows
 from .compute import Outcome
+from .held_events import record_held, record_withdrawn
 from .models import HeldChange, HeldStatus
 from .policy import PolicySet, hold_rule
 
@@ -56,11 +57,13 @@ class Review:
         self.policies = policies
         # service id -> (held change id, proposed units) of its pending held change
         self.pending: dict[int, tuple[int, Decimal]] = {}
+        self._service_of: dict[int, int] = {}  # held change id -> service id
         # service id -> (current, proposed) of its latest dismissal
         self.dismissed: dict[int, tuple[Decimal, Decimal]] = {}
         for held_id, service_id, status, current, proposed in rows:
             if status == HeldStatus.PENDING:
                 self.pending[service_id] = (held_id, proposed)
+                self._service_of[held_id] = service_id
             else:  # rows come oldest first: the last one stays
                 self.dismissed[service_id] = (current, proposed)
         self.new: list[tuple] = []
@@ -161,3 +164,10 @@ class Review:
                 pending.filter(pk__in=ids[start : start + ID_CHUNK]).update(
                     status=HeldStatus.WITHDRAWN, decided_at=now, last_run_id=run_id, note=note
                 )
+        # Told in the same transaction (the outbox): a new number held, and withdrawals.
+        record_held(
+            self.company_id,
+            [row[1] for row in self.new] + [self._service_of[h] for h, *_ in self.updated],
+            run_id,
+        )
+        record_withdrawn(self.company_id, [i for ids in self.withdrawn.values() for i in ids])

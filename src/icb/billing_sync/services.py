@@ -21,6 +21,7 @@ from icb.tenancy.models import Company, User
 from .compute import KEPT_TRY_AGAIN
 from .dispatch import claim_for_manual_sync
 from .groups import fail_batch, sync_group
+from .held_events import record_withdrawn
 from .models import HeldChange, HeldStatus
 from .scheduling import next_midnight
 
@@ -97,12 +98,18 @@ def stop_icb(*, service: Service, actor) -> Service:
         locked.sync_retry_count = 0
         locked.save()
         # Its pending held change no longer has a sync behind it.
-        HeldChange.objects.filter(service=locked, status=HeldStatus.PENDING).update(
+        pending = list(
+            HeldChange.objects.filter(service=locked, status=HeldStatus.PENDING).values_list(
+                "pk", flat=True
+            )
+        )
+        HeldChange.objects.filter(pk__in=pending).update(
             status=HeldStatus.WITHDRAWN,
             decided_at=timezone.now(),
             decided_by=contract_services.actor_user(actor),
             note="Integrated Customer Billing was stopped on the service.",
         )
+        record_withdrawn(locked.company_id, pending)
     return _reloaded(service)
 
 

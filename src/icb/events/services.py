@@ -32,3 +32,28 @@ def record_event(
     return Event.objects.create(
         company_id=company_id, type=type, payload=data, created_at=at or timezone.now()
     )
+
+
+def record_events(
+    *, company: Company | int, type: str, payloads: list[dict[str, Any]], at: datetime | None = None
+) -> None:
+    """Store many events of one type at once (one INSERT per few hundred): a sync batch
+    may hold thousands of changes. Payloads are made JSON as by record_event."""
+    if type not in EVENT_TYPES:
+        raise InvalidInput(f"Unknown event type “{type}”.", field="type")
+    if not payloads:
+        return
+    company_id = company if isinstance(company, int) else company.pk
+    created_at = at or timezone.now()
+    Event.objects.bulk_create(
+        [
+            Event(
+                company_id=company_id,
+                type=type,
+                payload=json.loads(json.dumps(payload, cls=DjangoJSONEncoder)),
+                created_at=created_at,
+            )
+            for payload in payloads
+        ],
+        batch_size=500,
+    )

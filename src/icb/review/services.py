@@ -20,6 +20,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from icb.billing_sync.held_events import record_decided
 from icb.billing_sync.models import (
     HeldChange,
     HeldStatus,
@@ -170,6 +171,7 @@ def _decide(held: HeldChange, actor, decision_of) -> HeldChange:
         locked.effective_date = decision.effective_date
         locked.note = decision.note
         locked.save()
+        record_decided(locked, service.units)  # the outbox, in this transaction
     return locked
 
 
