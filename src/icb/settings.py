@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "icb.hub",
     "icb.mapping",
     "icb.billing_sync",
+    "icb.invoicing",
     "icb.events",
     "icb.notify",
     "icb.review",

@@ -34,10 +34,22 @@ CURRENCIES = {
     "ZAR": "South African Rand",
 }
 CURRENCY_CHOICES = sorted((code, f"{code} — {name}") for code, name in CURRENCIES.items())
+# ISO 4217 minor units where they are not two decimal places (an invoice in yen has no cents).
+MINOR_UNIT_PLACES = {"JPY": 0, "KRW": 0}
 
 
 def to_cents(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def minor_unit(currency: str) -> Decimal:
+    """The smallest amount of `currency` an invoice shows: 0.01, or 1 for the yen."""
+    return Decimal(1).scaleb(-MINOR_UNIT_PLACES.get(currency, 2))
+
+
+def to_minor_unit(value: Decimal, currency: str) -> Decimal:
+    """`value` rounded half-up to the currency's minor unit (an invoice line's one rounding)."""
+    return value.quantize(minor_unit(currency), rounding=ROUND_HALF_UP)
 
 
 def line_amount(units: Decimal, unit_price: Decimal) -> Decimal:
