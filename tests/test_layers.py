@@ -32,7 +32,8 @@ LAYERS = {
 PROJECT = max(LAYERS.values()) + 1
 
 # The edges of an app: they parse, check permission, call a service, render. They may
-# import a higher app's service or selector through a top-level import.
+# import a higher app's service or selector through a top-level import. An app's pages
+# may be split into several view modules, named "*_views" (contracts.service_views).
 EDGE_MODULES = {"views", "api", "urls", "tasks"}
 EDGE_PACKAGES = {"templatetags", "management"}
 
@@ -112,7 +113,11 @@ def _is_edge(name: str) -> bool:
     parts = name.split(".")
     if _app(name) == "common":
         return False
-    return parts[-1] in EDGE_MODULES or bool(EDGE_PACKAGES & set(parts[2:-1]))
+    return (
+        parts[-1] in EDGE_MODULES
+        or parts[-1].endswith("_views")
+        or bool(EDGE_PACKAGES & set(parts[2:-1]))
+    )
 
 
 def _upward(name: str):

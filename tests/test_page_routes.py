@@ -43,6 +43,9 @@ PAGE_PERMISSIONS = {
     "contracts:service_create": {"POST": (Area.CONTRACTS, MODIFY)},
     "contracts:service_detail": {"GET": (Area.CONTRACTS, VIEW), "POST": (Area.CONTRACTS, MODIFY)},
     "contracts:service_delete": {"POST": (Area.CONTRACTS, MODIFY)},
+    "contracts:service_end": {"POST": (Area.CONTRACTS, MODIFY)},
+    # The company's billing defaults change every contract's invoices.
+    "invoicing:settings": {"GET": ADMIN, "POST": ADMIN},
     "billing_sync:runs": {"GET": (Area.CONTRACTS, VIEW)},
     "billing_sync:run_detail": {"GET": (Area.CONTRACTS, VIEW)},
     "billing_sync:service_sync": {"POST": (Area.CONTRACTS, MODIFY)},

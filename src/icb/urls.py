@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("icb.hub.urls")),
     path("", include("icb.mapping.urls")),
     path("", include("icb.billing_sync.urls")),
+    path("", include("icb.invoicing.urls")),
     path("", include("icb.notify.urls")),
     path("", include("icb.review.urls")),
 ]

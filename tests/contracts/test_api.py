@@ -43,6 +43,10 @@ def test_create_contract_answers_201_with_the_contract(api, account):
         "billing_frequency": "yearly",
         "currency": "USD",
         "status": "active",
+        "billing_timing": "advance",
+        "proration": "daily",
+        "payment_terms_days": 30,
+        "overrides": {"billing_timing": None, "proration": None, "payment_terms_days": None},
         "created_at": data["created_at"],
     }
     assert contract.company == account.company

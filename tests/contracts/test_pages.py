@@ -244,7 +244,7 @@ def test_service_page_edit_units_adds_a_history_row(admin_client, contract, serv
     assert "Service created by admin@acme.test" in html
     assert "12.00" in html and "10.00" in html
     assert 'id="icb-tab-panel"' in html
-    assert 'data-confirm="Delete' in html
+    assert 'data-confirm="End the service' in html  # it has a unit history: ended, not deleted
 
 
 def test_service_page_shows_times_in_the_company_zone(admin_client, company, contract, service):

@@ -65,6 +65,9 @@ def test_create_returns_201_with_account_json(api, company):
         "postal_code",
         "country",
         "notes",
+        "tax_rate",
+        "accounting_contact_name",
+        "overrides",
         "created_at",
         "updated_at",
     }

@@ -1,6 +1,8 @@
 """Validation shared by every app's services."""
 
+import re
 from collections.abc import Callable
+from decimal import Decimal
 from typing import TypeVar
 
 from django.core.exceptions import ValidationError
@@ -72,3 +74,27 @@ def parse_id(value) -> int | None:
         return None
     number = int(text)
     return number if 0 < number <= MAX_ID else None
+
+
+PERCENT_TEXT = re.compile(r"[0-9]{1,3}(\.[0-9]{1,3})?", re.ASCII)
+
+
+def parse_percent(value, *, field: str, label: str) -> Decimal | None:
+    """A percentage from 0 to 100 with at most three decimals ("8.875"), or None for
+    null or empty (the company's default)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, Decimal | int) and not isinstance(value, bool):
+        text = str(value)
+    elif isinstance(value, float):
+        text = repr(value)
+    elif isinstance(value, str):
+        text = value.strip().removesuffix("%").strip()
+    else:
+        text = ""
+    if not PERCENT_TEXT.fullmatch(text) or Decimal(text) > 100:
+        raise InvalidInput(
+            f"{label}: enter a percentage from 0 to 100 with at most three decimals.",
+            field=field,
+        )
+    return Decimal(text)

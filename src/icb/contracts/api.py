@@ -25,6 +25,17 @@ router = Router(tags=["contracts"])
 # --- schemas -------------------------------------------------------------------------
 
 
+BILLING_SETTINGS = ("billing_timing", "proration", "payment_terms_days")
+
+
+class ContractOverrides(Schema):
+    """The contract's own billing settings; null where it uses the company's default."""
+
+    billing_timing: str | None
+    proration: str | None
+    payment_terms_days: int | None
+
+
 class ContractOut(Schema):
     id: int
     account: AccountRef
@@ -34,7 +45,27 @@ class ContractOut(Schema):
     billing_frequency: str
     currency: str
     status: str
+    billing_timing: str = Field(..., description="advance or arrears (in effect)")
+    proration: str = Field(..., description="daily or none (in effect)")
+    payment_terms_days: int = Field(..., description="days (in effect)")
+    overrides: ContractOverrides
     created_at: datetime.datetime
+
+    @staticmethod
+    def resolve_billing_timing(obj, context) -> str:
+        return obj.billing_in_effect(context["request"].company)["billing_timing"]
+
+    @staticmethod
+    def resolve_proration(obj, context) -> str:
+        return obj.billing_in_effect(context["request"].company)["proration"]
+
+    @staticmethod
+    def resolve_payment_terms_days(obj, context) -> int:
+        return obj.billing_in_effect(context["request"].company)["payment_terms_days"]
+
+    @staticmethod
+    def resolve_overrides(obj) -> dict:
+        return {name: getattr(obj, name) for name in BILLING_SETTINGS}
 
 
 class ContractPage(Page[ContractOut]):
@@ -53,6 +84,13 @@ class ContractIn(Schema):
     billing_frequency: str = Field(..., description="monthly, quarterly or yearly")
     currency: str = Field(..., description="ISO 4217 code, e.g. USD")
     status: str = Field(ContractStatus.ACTIVE, description="active, on_hold or ended")
+    billing_timing: str | None = Field(
+        None, description="advance or arrears; null: the company's default"
+    )
+    proration: str | None = Field(None, description="daily or none; null: the company's default")
+    payment_terms_days: int | None = Field(
+        None, description="0 to 365 days; null: the company's default"
+    )
 
 
 class ContractPatch(Schema):
@@ -63,6 +101,9 @@ class ContractPatch(Schema):
     billing_frequency: str | None = None
     currency: str | None = None
     status: str | None = None
+    billing_timing: str | None = Field(None, description="null: back to the company's default")
+    proration: str | None = Field(None, description="null: back to the company's default")
+    payment_terms_days: int | None = Field(None, description="null: back to the company's default")
 
 
 class ServiceIcbOut(Schema):
@@ -76,6 +117,12 @@ class ServiceIcbOut(Schema):
     next_sync_at: datetime.datetime | None
 
 
+class ServiceOverrides(Schema):
+    """The service's own revenue account code; empty where it uses the default."""
+
+    revenue_account_code: str
+
+
 class ServiceOut(Schema):
     id: int
     contract_id: int
@@ -85,6 +132,12 @@ class ServiceOut(Schema):
     units: DecimalOut
     amount: DecimalOut
     currency: str
+    start_date: datetime.date
+    end_date: datetime.date | None
+    revenue_account_code: str = Field(
+        ..., description="in effect: the service's own, else its module's, else the company's"
+    )
+    overrides: ServiceOverrides
     updated_at: datetime.datetime
     billing_mode: str = Field(..., description="manual or icb")
     icb: ServiceIcbOut | None = Field(None, description="null while billed manually")
@@ -118,6 +171,14 @@ class ServiceOut(Schema):
     def resolve_currency(obj) -> str:
         return obj.contract.currency
 
+    @staticmethod
+    def resolve_revenue_account_code(obj, context) -> str:
+        return obj.revenue_account_in_effect(context["request"].company)
+
+    @staticmethod
+    def resolve_overrides(obj) -> dict:
+        return {"revenue_account_code": obj.revenue_account_code}
+
 
 class ServicePage(Page[ServiceOut]):
     pass
@@ -128,6 +189,11 @@ class ServiceIn(Schema):
     unit_price: DecimalIn
     units: DecimalIn
     description: str = ""
+    start_date: datetime.date | None = Field(
+        None, description="default: today in the company's time zone (or the contract's start)"
+    )
+    end_date: datetime.date | None = Field(None, description="its last day billed")
+    revenue_account_code: str = Field("", max_length=40, description="empty: the default")
 
 
 class ServicePatch(Schema):
@@ -140,6 +206,9 @@ class ServicePatch(Schema):
         description="the day a change of `units` counts from (default today in the "
         "company's time zone; not in the future, not before the contract's start)",
     )
+    start_date: datetime.date | None = None
+    end_date: datetime.date | None = Field(None, description="null: no end")
+    revenue_account_code: str | None = Field(None, max_length=40)
 
 
 class UnitChangeOut(Schema):
@@ -298,6 +367,8 @@ def update_service(request, service_id: int, payload: ServicePatch):
 
 @router.delete("/services/{service_id}", response={204: None}, summary="Delete a service")
 def delete_service(request, service_id: int):
+    """Only a service whose units never changed since it was added: one with a unit
+    history is ended instead (PATCH its `end_date`), and this answers 409 `has_history`."""
     require(request.user, Area.CONTRACTS, Level.MODIFY)
     service = selectors.service_get(company=request.company, service_id=service_id)
     services.service_delete(service=service, actor=request.user)

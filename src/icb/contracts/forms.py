@@ -7,6 +7,7 @@ from django.urls import reverse_lazy
 from icb.common.forms import make_read_only
 from icb.common.money import CURRENCY_CHOICES
 from icb.common.widgets import SearchChoiceField
+from icb.tenancy.models import BillingTiming, Company, Proration
 
 from .models import BillingFrequency, ContractStatus
 
@@ -53,10 +54,25 @@ class ContractForm(AccessibleForm):
     )
     currency = forms.ChoiceField(label="Currency", choices=CURRENCY_CHOICES)
     status = forms.ChoiceField(label="Status", choices=ContractStatus.choices)
+    billing_timing = forms.ChoiceField(label="Billing timing", required=False)
+    proration = forms.ChoiceField(label="Proration", required=False)
+    payment_terms_days = forms.CharField(
+        label="Payment terms (days)",
+        required=False,
+        max_length=3,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
 
-    def __init__(self, *args, accounts=None, **kwargs):
+    def __init__(self, *args, accounts=None, company: Company, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["account_id"].queryset = accounts
+        # Empty: the company's default, named so the value in effect is always shown.
+        for name, choices in (("billing_timing", BillingTiming), ("proration", Proration)):
+            default = choices(getattr(company, name)).label
+            self.fields[name].choices = [("", f"Company default: {default}"), *choices.choices]
+        self.fields[
+            "payment_terms_days"
+        ].help_text = f"Leave empty for the company default ({company.payment_terms_days} days)."
 
 
 class ServiceForm(AccessibleForm):
@@ -85,6 +101,24 @@ class ServiceForm(AccessibleForm):
         required=False,
         widget=DATE_WIDGET,
         help_text="When a change of units takes effect; empty: today.",
+    )
+    start_date = forms.DateField(
+        label="Start date",
+        required=False,
+        widget=DATE_WIDGET,
+        help_text="The first day billed. Empty: the day it is added.",
+    )
+    end_date = forms.DateField(
+        label="End date",
+        required=False,
+        widget=DATE_WIDGET,
+        help_text="The last day billed. Empty: until ended.",
+    )
+    revenue_account_code = forms.CharField(
+        label="Revenue account code",
+        required=False,
+        max_length=40,
+        help_text="For accounting exports. Empty: the module's code, else the company's.",
     )
 
     def __init__(self, *args, currency: str = "", dated: bool = False, **kwargs):

@@ -9,7 +9,13 @@ from django.utils import timezone
 
 from icb.common.money import CURRENCY_CHOICES, line_amount
 from icb.crm.models import Account
-from icb.tenancy.models import Company, User
+from icb.tenancy.models import (
+    PAYMENT_TERMS_VALIDATORS,
+    BillingTiming,
+    Company,
+    Proration,
+    User,
+)
 from icb.tenancy.scoping import CompanyQuerySet
 
 ZERO = Decimal("0")
@@ -44,6 +50,14 @@ class Contract(models.Model):
     status = models.CharField(
         max_length=10, choices=ContractStatus.choices, default=ContractStatus.ACTIVE
     )
+    # Billing settings: null takes the company's default (docs/billing-rules.md).
+    billing_timing = models.CharField(
+        max_length=8, choices=BillingTiming.choices, null=True, blank=True
+    )
+    proration = models.CharField(max_length=8, choices=Proration.choices, null=True, blank=True)
+    payment_terms_days = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=PAYMENT_TERMS_VALIDATORS
+    )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -69,6 +83,17 @@ class Contract(models.Model):
     def clean(self) -> None:
         if self.end_date and self.start_date and self.end_date < self.start_date:
             raise ValidationError({"end_date": "The end date cannot be before the start date."})
+
+    def billing_in_effect(self, company: Company) -> dict:
+        """The contract's billing settings, the company's default where it has none."""
+        own = {
+            "billing_timing": self.billing_timing,
+            "proration": self.proration,
+            "payment_terms_days": self.payment_terms_days,
+        }
+        return {
+            name: getattr(company, name) if value is None else value for name, value in own.items()
+        }
 
 
 class BillingMode(models.TextChoices):
@@ -96,6 +121,11 @@ class Service(models.Model):
     units = models.DecimalField(
         max_digits=12, decimal_places=2, default=ZERO, validators=[MinValueValidator(ZERO)]
     )
+    # Days in the company's time zone, both included; not before the contract's start.
+    start_date = models.DateField()
+    end_date = models.DateField(null=True, blank=True)
+    # Empty: the module's code, then the company's (accounting exports).
+    revenue_account_code = models.CharField(max_length=40, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -137,6 +167,11 @@ class Service(models.Model):
             models.CheckConstraint(
                 condition=models.Q(unit_price__gte=0), name="service_price_not_negative"
             ),
+            models.CheckConstraint(
+                condition=models.Q(end_date__isnull=True)
+                | models.Q(end_date__gte=models.F("start_date")),
+                name="service_end_not_before_start",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -145,6 +180,23 @@ class Service(models.Model):
     @property
     def amount(self) -> Decimal:
         return line_amount(self.units, self.unit_price)
+
+    def clean(self) -> None:
+        errors = {}
+        if self.end_date and self.start_date and self.end_date < self.start_date:
+            errors["end_date"] = "The end date cannot be before the start date."
+        contract = self.contract if self.contract_id else None
+        if contract and self.start_date and self.start_date < contract.start_date:
+            errors["start_date"] = (
+                f"The start date cannot be before the contract's start "
+                f"({contract.start_date.isoformat()})."
+            )
+        if errors:
+            raise ValidationError(errors)
+
+    def revenue_account_in_effect(self, company: Company) -> str:
+        module_code = self.icb_module.revenue_account_code if self.icb_module_id else ""
+        return self.revenue_account_code or module_code or company.revenue_account_code
 
     @property
     def is_icb(self) -> bool:
@@ -167,8 +219,11 @@ class ServiceUnitChange(models.Model):
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
     # Indexed by (service, changed_at) below; a second index on service alone would only
     # slow down the nightly sync's inserts.
+    # RESTRICT, not CASCADE: the history outlives the service it explains (a service
+    # with history is ended, not deleted); a company's deletion, which removes the
+    # history too, still goes through.
     service = models.ForeignKey(
-        Service, on_delete=models.CASCADE, related_name="unit_changes", db_index=False
+        Service, on_delete=models.RESTRICT, related_name="unit_changes", db_index=False
     )
     old_units = models.DecimalField(max_digits=12, decimal_places=2, null=True)
     new_units = models.DecimalField(max_digits=12, decimal_places=2)

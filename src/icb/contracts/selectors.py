@@ -10,9 +10,9 @@ from icb.common.errors import NotFound
 from icb.common.money import line_amount, to_cents
 from icb.common.validation import MAX_ID
 from icb.crm.models import Account
-from icb.tenancy.models import Company
+from icb.tenancy.models import BillingTiming, Company, Proration
 
-from .models import Contract, ContractStatus, Service, ServiceUnitChange
+from .models import Contract, ContractStatus, Service, ServiceUnitChange, UnitChangeSource
 
 
 def valid_id(value) -> int | None:
@@ -154,3 +154,32 @@ def account_contracts(*, account: Account) -> QuerySet[Contract]:
         .filter(account=account)
         .order_by("name", "id")
     )
+
+
+def has_unit_history(service: Service) -> bool:
+    """Whether the service's units changed after it was created: its history then
+    explains figures that must outlive it, so it is ended, never deleted."""
+    return service.unit_changes.exclude(source=UnitChangeSource.CREATED).exists()
+
+
+def billing_summary(*, contract: Contract, company: Company) -> list[tuple[str, str]]:
+    """The contract's billing settings in effect, as the contract page shows them: each
+    says when it is the company's default."""
+    in_effect = contract.billing_in_effect(company)
+    shown = {
+        "billing_timing": BillingTiming(in_effect["billing_timing"]).label,
+        "proration": Proration(in_effect["proration"]).label,
+        "payment_terms_days": f"{in_effect['payment_terms_days']} days",
+    }
+    labels = {
+        "billing_timing": "Billing timing",
+        "proration": "Proration",
+        "payment_terms_days": "Payment terms",
+    }
+    return [
+        (
+            labels[name],
+            text + (" (company default)" if getattr(contract, name) is None else ""),
+        )
+        for name, text in shown.items()
+    ]

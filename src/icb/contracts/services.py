@@ -7,28 +7,34 @@ inputs are parsed into exact types first, then the model's own invariants
 """
 
 import datetime
-import re
-from decimal import Decimal, InvalidOperation
-from typing import Literal, overload
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
 
 from icb.common.errors import Conflict, InvalidInput, NotFound
-from icb.common.money import CENT, CURRENCIES
 from icb.common.validation import FieldErrors, full_clean_or_raise, parse_id
 from icb.crm.models import Account
-from icb.tenancy.models import Company, User
+from icb.tenancy.models import BillingTiming, Company, Proration, User
 
+from . import selectors
 from .models import (
-    DECIMAL_PLACES,
-    MAX_DIGITS,
     BillingFrequency,
     Contract,
     ContractStatus,
     Service,
     ServiceUnitChange,
     UnitChangeSource,
+)
+from .parsing import (
+    parse_choice,
+    parse_currency,
+    parse_date,
+    parse_decimal,
+    parse_payment_terms,
+    parse_setting,
+    parse_text,
+    today_in,
 )
 
 CONTRACT_FIELDS = (
@@ -39,119 +45,19 @@ CONTRACT_FIELDS = (
     "billing_frequency",
     "currency",
     "status",
+    "billing_timing",
+    "proration",
+    "payment_terms_days",
 )
-SERVICE_FIELDS = ("name", "description", "unit_price", "units")
-
-_LABELS = {
-    "effective_date": "Effective date",
-    "unit_price": "Unit price",
-    "units": "Units",
-    "start_date": "Start date",
-    "end_date": "End date",
-}
-
-
-# --- parsing -------------------------------------------------------------------------
-
-
-PLAIN_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?", re.ASCII)
-
-
-def parse_decimal(value, *, field: str) -> Decimal:
-    """A non-negative amount with at most two decimal places, from a Decimal, an int, a
-    string or a float (a float is read by its shortest representation, so 1.234 stays
-    1.234 and is refused rather than silently rounded)."""
-    label = _LABELS.get(field, field.replace("_", " ").capitalize())
-    if value is None or isinstance(value, bool):
-        raise InvalidInput(f"{label}: enter a number.", field=field)
-    if isinstance(value, float):
-        value = Decimal(repr(value))
-    elif isinstance(value, str):
-        text = value.strip()
-        if not text:
-            raise InvalidInput(f"{label}: enter a number.", field=field)
-        if len(text) > 40:
-            raise InvalidInput(f"{label}: the number is too long.", field=field)
-        # Plain decimal notation in ASCII digits only: Decimal() would also take "1E1",
-        # "٣" (an Arabic-Indic digit) or "1_000", none of which a person means as units.
-        if not PLAIN_DECIMAL.fullmatch(text):
-            raise InvalidInput(f"{label}: “{text}” is not a number.", field=field)
-        try:
-            value = Decimal(text)
-        except InvalidOperation:
-            raise InvalidInput(f"{label}: “{text}” is not a number.", field=field) from None
-    elif isinstance(value, int):
-        if abs(value) >= 10**MAX_DIGITS:
-            raise InvalidInput(f"{label}: the number is too large.", field=field)
-        value = Decimal(value)
-    elif not isinstance(value, Decimal):
-        raise InvalidInput(f"{label}: enter a number.", field=field)
-    if not value.is_finite():
-        raise InvalidInput(f"{label}: enter a finite number.", field=field)
-    if value < 0:
-        raise InvalidInput(f"{label} cannot be negative.", field=field)
-    if value != 0 and value.adjusted() >= MAX_DIGITS - DECIMAL_PLACES:
-        raise InvalidInput(
-            f"{label}: the number is too large (at most {MAX_DIGITS - DECIMAL_PLACES} digits "
-            "before the decimal point).",
-            field=field,
-        )
-    if value != 0 and value.adjusted() < -DECIMAL_PLACES:
-        raise InvalidInput(f"{label}: use at most {DECIMAL_PLACES} decimal places.", field=field)
-    cents = value.quantize(CENT)
-    if cents != value:
-        raise InvalidInput(f"{label}: use at most {DECIMAL_PLACES} decimal places.", field=field)
-    return cents if cents != 0 else Decimal("0.00")
-
-
-@overload
-def parse_date(value, *, field: str, required: Literal[True] = True) -> datetime.date: ...
-@overload
-def parse_date(value, *, field: str, required: bool) -> datetime.date | None: ...
-def parse_date(value, *, field: str, required: bool = True) -> datetime.date | None:
-    label = _LABELS.get(field, field)
-    if value is None or value == "":
-        if required:
-            raise InvalidInput(f"{label} is required.", field=field)
-        return None
-    if isinstance(value, datetime.datetime):
-        return value.date()
-    if isinstance(value, datetime.date):
-        return value
-    if isinstance(value, str):
-        try:
-            return datetime.date.fromisoformat(value.strip())
-        except ValueError:
-            pass
-    raise InvalidInput(f"{label}: enter a valid date (YYYY-MM-DD).", field=field)
-
-
-def _text(value, *, field: str) -> str:
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise InvalidInput("Enter text.", field=field)
-    if "\x00" in value:
-        raise InvalidInput("Null characters are not allowed.", field=field)
-    return value.strip()
-
-
-def _choice(value, choices, *, field: str, what: str) -> str:
-    allowed = [c for c, _ in choices]
-    if not isinstance(value, str) or value.strip() not in allowed:
-        shown = str(value)[:40] if value is not None else ""
-        raise InvalidInput(
-            f"Unknown {what} “{shown}”. Choose one of: {', '.join(allowed)}.", field=field
-        )
-    return value.strip()
-
-
-def _currency(value) -> str:
-    code = value.strip().upper() if isinstance(value, str) else None
-    if code not in CURRENCIES:
-        shown = str(value)[:10] if value is not None else ""
-        raise InvalidInput(f"Unknown currency “{shown}”.", field="currency")
-    return code
+SERVICE_FIELDS = (
+    "name",
+    "description",
+    "unit_price",
+    "units",
+    "start_date",
+    "end_date",
+    "revenue_account_code",
+)
 
 
 def _account(*, company: Company, account_id) -> Account:
@@ -179,14 +85,21 @@ def _apply_contract_changes(contract: Contract, changes: dict) -> None:
     errors = FieldErrors()
     parsers = {
         "account_id": lambda v: _account(company=contract.company, account_id=v),
-        "name": lambda v: _text(v, field="name"),
+        "name": lambda v: parse_text(v, field="name"),
         "start_date": lambda v: parse_date(v, field="start_date"),
         "end_date": lambda v: parse_date(v, field="end_date", required=False),
-        "billing_frequency": lambda v: _choice(
+        "billing_frequency": lambda v: parse_choice(
             v, BillingFrequency.choices, field="billing_frequency", what="billing frequency"
         ),
-        "currency": _currency,
-        "status": lambda v: _choice(v, ContractStatus.choices, field="status", what="status"),
+        "currency": parse_currency,
+        "status": lambda v: parse_choice(v, ContractStatus.choices, field="status", what="status"),
+        "billing_timing": lambda v: parse_setting(
+            v, BillingTiming.choices, field="billing_timing", what="billing timing"
+        ),
+        "proration": lambda v: parse_setting(
+            v, Proration.choices, field="proration", what="proration"
+        ),
+        "payment_terms_days": parse_payment_terms,
     }
     for field, parse in parsers.items():
         if field not in changes:
@@ -211,6 +124,9 @@ def contract_create(
     billing_frequency: str,
     currency: str,
     status: str = ContractStatus.ACTIVE,
+    billing_timing: str | None = None,
+    proration: str | None = None,
+    payment_terms_days=None,
 ) -> Contract:
     contract = Contract(company=company)
     _apply_contract_changes(
@@ -223,6 +139,9 @@ def contract_create(
             "billing_frequency": billing_frequency,
             "currency": currency,
             "status": status,
+            "billing_timing": billing_timing,
+            "proration": proration,
+            "payment_terms_days": payment_terms_days,
         },
     )
     contract.save()
@@ -250,16 +169,20 @@ def contract_update(*, contract: Contract, actor, **changes) -> Contract:
 
 def _parse_service_fields(changes: dict, errors: FieldErrors) -> dict:
     """The service fields given, parsed; a refused one is left out, its message kept."""
-    parsed: dict[str, str | Decimal | None] = {}
+    parsed: dict[str, str | Decimal | datetime.date | None] = {}
     for field in SERVICE_FIELDS:
         if field not in changes:
             continue
         before = len(errors.errors)
-        value: str | Decimal | None
+        value: str | Decimal | datetime.date | None
         if field in ("unit_price", "units"):
             value = errors.read(parse_decimal, changes[field], field=field)
+        elif field == "start_date":
+            value = errors.read(parse_date, changes[field], field=field)
+        elif field == "end_date":
+            value = errors.read(parse_date, changes[field], field=field, required=False)
         else:
-            value = errors.read(_text, changes[field], field=field)
+            value = errors.read(parse_text, changes[field], field=field)
         if len(errors.errors) == before:
             parsed[field] = value
     return parsed
@@ -269,6 +192,9 @@ def _new_service(contract: Contract, fields: dict) -> Service:
     """A new service of `contract` from the fields given, checked: every invalid field
     is named in one InvalidInput."""
     errors = FieldErrors()
+    if fields.get("start_date") in (None, ""):
+        # The day it is added, or the contract's start when that is still to come.
+        fields = {**fields, "start_date": max(today_in(contract.company), contract.start_date)}
     parsed = _parse_service_fields(fields, errors)
     service = Service(company_id=contract.company_id, contract=contract, **parsed)
     errors.full_clean(service)
@@ -282,11 +208,28 @@ def service_check(*, contract: Contract, **fields) -> None:
 
 
 def service_create(
-    *, contract: Contract, actor, name: str, unit_price, units, description: str = ""
+    *,
+    contract: Contract,
+    actor,
+    name: str,
+    unit_price,
+    units,
+    description: str = "",
+    start_date=None,
+    end_date=None,
+    revenue_account_code: str = "",
 ) -> Service:
     service = _new_service(
         contract,
-        {"name": name, "description": description, "unit_price": unit_price, "units": units},
+        {
+            "name": name,
+            "description": description,
+            "unit_price": unit_price,
+            "units": units,
+            "start_date": start_date,
+            "end_date": end_date,
+            "revenue_account_code": revenue_account_code,
+        },
     )
     with transaction.atomic():
         service.save()
@@ -387,8 +330,26 @@ def service_update(*, service: Service, actor, effective_date=None, **changes) -
     return locked
 
 
+HAS_HISTORY_MESSAGE = (
+    "This service has a unit history, which invoices may rely on: it cannot be deleted. "
+    "End it instead (set its end date)."
+)
+
+
 def service_delete(*, service: Service, actor) -> None:
-    # The unit history goes with the service (the model cascades). Invoices record the
-    # units they used, so a finalized invoice stays explained.
+    """Delete a service entered by mistake: only while its history is its creation row.
+    A service with more history is ended instead (Conflict), and the database refuses
+    deleting a service with history too (RESTRICT)."""
     with transaction.atomic():
-        lock_service(service).delete()
+        locked = lock_service(service)
+        if selectors.has_unit_history(locked):
+            raise Conflict(HAS_HISTORY_MESSAGE, code="has_history")
+        locked.unit_changes.all().delete()
+        locked.delete()
+
+
+def service_end(*, service: Service, actor, end_date) -> Service:
+    """End a service on `end_date` (its last day billed), keeping it and its history."""
+    return service_update(
+        service=service, actor=actor, end_date=parse_date(end_date, field="end_date")
+    )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import service_views, views
 
 app_name = "contracts"
 urlpatterns = [
@@ -14,12 +14,17 @@ urlpatterns = [
     ),
     path(
         "finance/contracts/<int:contract_id>/services/<int:service_id>/",
-        views.service_detail,
+        service_views.service_detail,
         name="service_detail",
     ),
     path(
         "finance/contracts/<int:contract_id>/services/<int:service_id>/delete/",
-        views.service_delete,
+        service_views.service_delete,
         name="service_delete",
+    ),
+    path(
+        "finance/contracts/<int:contract_id>/services/<int:service_id>/end/",
+        service_views.service_end,
+        name="service_end",
     ),
 ]

@@ -26,7 +26,6 @@ from .forms import ContractForm, ServiceForm
 from .models import ContractStatus
 
 LIST_PAGE_SIZE = 25
-HISTORY_PAGE_SIZE = 25
 TABS = ("general", "billing")
 
 
@@ -47,15 +46,9 @@ def _contract_initial(contract) -> dict:
         "billing_frequency": contract.billing_frequency,
         "currency": contract.currency,
         "status": contract.status,
-    }
-
-
-def _service_initial(service) -> dict:
-    return {
-        "name": service.name,
-        "unit_price": service.unit_price,
-        "units": service.units,
-        "description": service.description,
+        "billing_timing": contract.billing_timing or "",
+        "proration": contract.proration or "",
+        "payment_terms_days": contract.payment_terms_days,
     }
 
 
@@ -87,7 +80,9 @@ def contract_create(request):
         raise PermissionDenied("Your role does not allow creating contracts.")
     accounts = selectors.account_choices(company=request.company)
     if request.method == "POST":
-        form = ContractForm(request.POST, accounts=accounts, auto_id="contract-%s")
+        form = ContractForm(
+            request.POST, accounts=accounts, auto_id="contract-%s", company=request.company
+        )
         if form.is_valid():
             try:
                 contract = services.contract_create(
@@ -106,6 +101,7 @@ def contract_create(request):
         form = ContractForm(
             accounts=accounts,
             auto_id="contract-%s",
+            company=request.company,
             initial={
                 "currency": request.company.currency,
                 "status": ContractStatus.ACTIVE,
@@ -163,6 +159,7 @@ def _render_detail(
             accounts=accounts,
             read_only=not can_modify,
             auto_id="contract-%s",
+            company=request.company,
         )
     if service_form is None:
         service_form = ServiceForm(
@@ -180,6 +177,9 @@ def _render_detail(
         "contracts/detail.html",
         {
             "contract": contract,
+            "billing_summary": selectors.billing_summary(
+                contract=contract, company=request.company
+            ),
             "contract_form": contract_form,
             "service_form": service_form,
             "services": service_rows,
@@ -203,7 +203,9 @@ def contract_detail(request, contract_id):
     if request.method != "POST":
         return _render_detail(request, contract)
     accounts = selectors.account_choices(company=request.company, include_id=contract.account_id)
-    form = ContractForm(request.POST, accounts=accounts, auto_id="contract-%s")
+    form = ContractForm(
+        request.POST, accounts=accounts, auto_id="contract-%s", company=request.company
+    )
     if form.is_valid():
         try:
             services.contract_update(contract=contract, actor=request.user, **form.cleaned_data)
@@ -272,118 +274,3 @@ def _first_sync(request, service) -> None:
     if synced is not None:
         level, text = icb_selectors.sync_result(synced)
         getattr(messages, level)(request, text)
-
-
-def _service_or_404(request, contract_id, service_id):
-    return selectors.service_get(
-        company=request.company, service_id=service_id, contract_id=contract_id
-    )
-
-
-def _lock_units(form, service) -> None:
-    """While ICB is active the units come from the sync: shown, not editable."""
-    if service.is_icb:
-        form.fields["units"].disabled = True
-        form.fields.pop("effective_date", None)
-        form.fields[
-            "units"
-        ].help_text = "Synced by Integrated Customer Billing; stop it to edit the units by hand."
-
-
-def _render_service(
-    request, service, *, form=None, icb_module=None, icb_billing_type=None, icb_error=""
-):
-    can_modify = _can_modify(request)
-    if form is None:
-        form = ServiceForm(
-            initial=_service_initial(service),
-            read_only=not can_modify,
-            auto_id="service-%s",
-            currency=service.contract.currency,
-            dated=True,
-        )
-    _lock_units(form, service)
-    history = paginate(
-        selectors.service_history(service=service), request.GET.get("page"), HISTORY_PAGE_SIZE
-    )
-    return render(
-        request,
-        "contracts/service_detail.html",
-        {
-            "service": service,
-            "contract": service.contract,
-            "form": form,
-            "history": history,
-            "can_modify": can_modify,
-            "icb_module": icb_module,
-            "icb_billing_type": icb_billing_type,
-            "icb_error": icb_error,
-            "icb_selected": bool(icb_error) and not form.errors,
-        },
-    )
-
-
-@area_required(Area.CONTRACTS)
-@require_http_methods(["GET", "HEAD", "POST"])
-def service_detail(request, contract_id, service_id):
-    service = _service_or_404(request, contract_id, service_id)
-    if request.method != "POST":
-        return _render_service(request, service)
-    form = ServiceForm(
-        request.POST,
-        initial=_service_initial(service),
-        auto_id="service-%s",
-        currency=service.contract.currency,
-        dated=True,
-    )
-    _lock_units(form, service)
-    module, billing_type = _posted_icb(request)
-    icb_error = ""
-    if form.is_valid():
-        changes = dict(form.cleaned_data)
-        if service.is_icb:
-            changes.pop("units", None)  # the sync owns them
-            changes.pop("effective_date", None)
-        try:
-            with transaction.atomic():
-                service = services.service_update(service=service, actor=request.user, **changes)
-                service = icb_services.apply_icb_choice(
-                    service=service, actor=request.user, module=module, billing_type=billing_type
-                )
-        except ServiceError as exc:
-            if isinstance(exc, icb_services.IcbChoiceRefused):
-                icb_error = exc.message
-            else:
-                apply_errors(form, exc)
-                icb_error = _icb_choice_error(request, module, billing_type)
-            service = _service_or_404(request, contract_id, service_id)
-        else:
-            messages.success(request, "The service was saved.")
-            if module:
-                _first_sync(request, service)
-            return redirect(
-                "contracts:service_detail", contract_id=contract_id, service_id=service.pk
-            )
-    else:
-        add_service_errors(
-            form, lambda values: services.service_check(contract=service.contract, **values)
-        )
-        icb_error = _icb_choice_error(request, module, billing_type)
-    return _render_service(
-        request,
-        service,
-        form=form,
-        icb_module=module or "",
-        icb_billing_type=billing_type,
-        icb_error=icb_error,
-    )
-
-
-@area_required(Area.CONTRACTS)
-@require_POST
-def service_delete(request, contract_id, service_id):
-    service = _service_or_404(request, contract_id, service_id)
-    name = service.name
-    services.service_delete(service=service, actor=request.user)
-    messages.success(request, f"Service “{name}” was deleted.")
-    return redirect(reverse("contracts:detail", args=[contract_id]) + "?tab=billing")

@@ -2,9 +2,12 @@
 
 from contextlib import contextmanager
 from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any
 
 from django.conf import settings
 from ninja import Field, Query, Router, Schema
+from pydantic import WithJsonSchema
 
 from icb.common.errors import ServiceError
 from icb.common.pagination import MAX_PAGE_SIZE, paginate
@@ -16,6 +19,34 @@ from . import selectors, services
 from .filters import AccountFilter
 
 router = Router(tags=["accounts"])
+
+# A JSON string ("8.25", preferred) or number; the service decides (0 to 100, at most
+# three decimals); null or "" for the company's rate.
+PercentIn = Annotated[
+    Any,
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "pattern": r"^\d{1,3}(\.\d{1,3})?$"},
+                {"type": "number"},
+                {"type": "null"},
+            ],
+            "description": "A percentage from 0 to 100, at most three decimals; null: the "
+            "company's default.",
+        }
+    ),
+]
+
+
+def percent_out(value: Decimal) -> str:
+    """8.250 → "8.25", 0 → "0"."""
+    return format(value.normalize(), "f")
+
+
+class AccountOverrides(Schema):
+    """The account's own tax rate; null where it uses the company's."""
+
+    tax_rate: str | None
 
 
 class AccountOut(Schema):
@@ -33,12 +64,23 @@ class AccountOut(Schema):
     postal_code: str
     country: str
     notes: str
+    tax_rate: str = Field(..., description="percent in effect: the account's, else the company's")
+    accounting_contact_name: str
+    overrides: AccountOverrides
     created_at: datetime
     updated_at: datetime
 
     @staticmethod
     def resolve_active(obj) -> bool:
         return obj.is_active
+
+    @staticmethod
+    def resolve_tax_rate(obj, context) -> str:
+        return percent_out(obj.tax_rate_in_effect(context["request"].company))
+
+    @staticmethod
+    def resolve_overrides(obj) -> dict:
+        return {"tax_rate": None if obj.tax_rate is None else percent_out(obj.tax_rate)}
 
 
 class AccountPage(Page[AccountOut]):
@@ -70,6 +112,8 @@ class AccountIn(Schema):
     postal_code: str = ""
     country: str = ""
     notes: str = ""
+    tax_rate: PercentIn = None
+    accounting_contact_name: str = ""
 
 
 class AccountPatch(Schema):
@@ -88,6 +132,8 @@ class AccountPatch(Schema):
     postal_code: str | None = None
     country: str | None = None
     notes: str | None = None
+    tax_rate: PercentIn = None
+    accounting_contact_name: str | None = None
 
 
 class AccountPaging(Schema):

@@ -39,11 +39,31 @@ class AccountForm(forms.Form):
     postal_code = _text("postal_code")
     country = _text("country")
     notes = forms.CharField(required=False, label="Notes", widget=forms.Textarea(attrs={"rows": 4}))
+    tax_rate = forms.CharField(
+        required=False,
+        label="Tax rate (%)",
+        max_length=10,
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+        help_text="Percent, 0 allowed. Leave empty for the company's rate.",
+    )
+    accounting_contact_name = _text(
+        "accounting_contact_name",
+        label="Accounting contact",
+        help_text="The contact name of this customer in your accounting system.",
+    )
+
+    def __init__(self, *args, company=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if company is not None:
+            rate = format(company.tax_rate.normalize(), "f")
+            field = self.fields["tax_rate"]
+            field.widget.attrs["placeholder"] = rate
+            field.help_text = f"Percent, 0 allowed. Leave empty for the company's rate ({rate} %)."
 
     @classmethod
-    def for_account(cls, account: Account, data=None) -> "AccountForm":
+    def for_account(cls, account: Account, data=None, *, company=None) -> "AccountForm":
         initial = {name: getattr(account, name) for name in cls.base_fields}
-        return cls(data, initial=initial)
+        return cls(data, initial=initial, company=company)
 
 
 def _max_length(field_name: str) -> int:

@@ -1,10 +1,12 @@
 """CRM accounts: the MSP's customers."""
 
+from decimal import Decimal
+
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
 
-from icb.tenancy.models import Company
+from icb.tenancy.models import TAX_RATE_FIELD, Company
 from icb.tenancy.scoping import CompanyQuerySet
 
 account_code_validator = RegexValidator(
@@ -28,6 +30,9 @@ class Account(models.Model):
     postal_code = models.CharField(max_length=20, blank=True)
     country = models.CharField(max_length=100, blank=True)
     notes = models.TextField(blank=True)
+    # Empty: the company's tax rate.
+    tax_rate = models.DecimalField(null=True, blank=True, **TAX_RATE_FIELD)  # type: ignore[arg-type]
+    accounting_contact_name = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -47,3 +52,6 @@ class Account(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"
+
+    def tax_rate_in_effect(self, company: Company) -> Decimal:
+        return company.tax_rate if self.tax_rate is None else self.tax_rate

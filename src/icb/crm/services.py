@@ -3,7 +3,7 @@
 from django.db import IntegrityError, transaction
 
 from icb.common.errors import InvalidInput
-from icb.common.validation import full_clean_or_raise
+from icb.common.validation import full_clean_or_raise, parse_percent
 from icb.tenancy.models import Company, User
 
 from .models import Account
@@ -23,6 +23,8 @@ EDITABLE_FIELDS = (
     "postal_code",
     "country",
     "notes",
+    "tax_rate",
+    "accounting_contact_name",
 )
 NOTES_MAX_LENGTH = 10_000
 DUPLICATE_CODE = "An account with this code already exists."
@@ -49,8 +51,15 @@ def _normalize(account: Account) -> None:
 
 def _validate(account: Account) -> None:
     errors: dict[str, list[str]] = {}
+    try:
+        # Empty: the company's tax rate.
+        account.tax_rate = parse_percent(account.tax_rate, field="tax_rate", label="Tax rate")
+    except InvalidInput as exc:
+        errors.update(exc.field_errors)
     for field in EDITABLE_FIELDS:
         value = getattr(account, field)
+        if field == "tax_rate":
+            continue
         if value is None:
             errors[field] = ["This field cannot be null."]
         elif isinstance(value, str) and "\x00" in value:

@@ -42,7 +42,7 @@ def account_list(request):
 def account_create(request):
     if not _can_modify(request):
         raise PermissionDenied("Your role does not allow this (CRM Accounts).")
-    form = AccountForm(request.POST or None)
+    form = AccountForm(request.POST or None, company=request.company)
     if request.method == "POST" and form.is_valid():
         try:
             account = services.account_create(
@@ -65,7 +65,7 @@ def account_detail(request, account_id: int):
     account = selectors.account_get(company=request.company, account_id=account_id)
     can_modify = _can_modify(request)
     if request.method == "POST":
-        form = AccountForm.for_account(account, request.POST)
+        form = AccountForm.for_account(account, request.POST, company=request.company)
         if form.is_valid():
             try:
                 services.account_update(account=account, actor=request.user, **form.cleaned_data)
@@ -82,7 +82,7 @@ def account_detail(request, account_id: int):
                 ),
             )
     else:
-        form = AccountForm.for_account(account)
+        form = AccountForm.for_account(account, company=request.company)
     if not can_modify:
         make_read_only(form)
     tab = request.GET.get("tab")

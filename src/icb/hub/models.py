@@ -54,6 +54,9 @@ class Module(models.Model):
     name = models.CharField(max_length=200)
     removed_at = models.DateTimeField(null=True, blank=True)
     organizations_refreshed_at = models.DateTimeField(null=True, blank=True)
+    # The revenue account of this module's services in accounting exports (a service's
+    # own code first; empty: the company's).
+    revenue_account_code = models.CharField(max_length=40, blank=True)
 
     objects = CompanyQuerySet.as_manager()
 

@@ -1,11 +1,13 @@
 """Companies (tenants), users, roles with a permission level per area, API tokens."""
 
 import zoneinfo
+from decimal import Decimal
 from typing import ClassVar
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
@@ -19,6 +21,26 @@ def validate_time_zone(value: str) -> None:
         raise ValidationError(f"Unknown time zone “{value}”.")
 
 
+class BillingTiming(models.TextChoices):
+    ADVANCE = "advance", "In advance"
+    ARREARS = "arrears", "In arrears"
+
+
+class Proration(models.TextChoices):
+    DAILY = "daily", "Daily"
+    NONE = "none", "None (changes count from the next period)"
+
+
+# Percent with up to three decimals (8.875 %), 0 to 100.
+TAX_RATE_FIELD = {
+    "max_digits": 6,
+    "decimal_places": 3,
+    "validators": [MinValueValidator(0), MaxValueValidator(100)],
+}
+MAX_PAYMENT_TERMS_DAYS = 365
+PAYMENT_TERMS_VALIDATORS = [MinValueValidator(0), MaxValueValidator(MAX_PAYMENT_TERMS_DAYS)]
+
+
 class Company(models.Model):
     """The MSP using the product: the tenant every record belongs to."""
 
@@ -28,6 +50,17 @@ class Company(models.Model):
     )
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES, default="USD")
     created_at = models.DateTimeField(default=timezone.now)
+    # Billing defaults: a contract, account or service without its own value uses these
+    # (docs/billing-rules.md).
+    billing_timing = models.CharField(
+        max_length=8, choices=BillingTiming.choices, default=BillingTiming.ADVANCE
+    )
+    proration = models.CharField(max_length=8, choices=Proration.choices, default=Proration.DAILY)
+    payment_terms_days = models.PositiveSmallIntegerField(
+        default=30, validators=PAYMENT_TERMS_VALIDATORS
+    )
+    tax_rate = models.DecimalField(default=Decimal("0"), **TAX_RATE_FIELD)  # type: ignore[arg-type]
+    revenue_account_code = models.CharField(max_length=40, blank=True)
 
     class Meta:
         verbose_name_plural = "companies"

@@ -80,6 +80,7 @@ def navigation(request):
                             "review:policy",
                             user.is_administrator or allows(user, Area.BILLING_REVIEW, Level.VIEW),
                         ),
+                        _item("Billing settings", "invoicing:settings", user.is_administrator),
                     ],
                 },
                 {
