@@ -220,8 +220,8 @@ class ServiceUnitChange(models.Model):
     # Indexed by (service, changed_at) below; a second index on service alone would only
     # slow down the nightly sync's inserts.
     # RESTRICT, not CASCADE: the history outlives the service it explains (a service
-    # with history is ended, not deleted); a company's deletion, which removes the
-    # history too, still goes through.
+    # with history is ended, not deleted). Unlike PROTECT it lets a deletion through
+    # that removes the history itself in the same operation.
     service = models.ForeignKey(
         Service, on_delete=models.RESTRICT, related_name="unit_changes", db_index=False
     )
