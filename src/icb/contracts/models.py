@@ -195,7 +195,7 @@ class Service(models.Model):
             raise ValidationError(errors)
 
     def revenue_account_in_effect(self, company: Company) -> str:
-        module_code = self.icb_module.revenue_account_code if self.icb_module_id else ""
+        module_code = self.icb_module.revenue_account_code if self.icb_module else ""
         return self.revenue_account_code or module_code or company.revenue_account_code
 
     @property

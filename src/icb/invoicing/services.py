@@ -17,7 +17,7 @@ DEFAULT_FIELDS = (
     "tax_rate",
     "revenue_account_code",
 )
-CODE_MAX_LENGTH = Module._meta.get_field("revenue_account_code").max_length
+CODE_MAX_LENGTH = 40  # Module.revenue_account_code and Company.revenue_account_code
 
 
 def _required_percent(value):

@@ -1,0 +1,50 @@
+"""A contract and its services read as the billing rules take them: the worked example
+from the database."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+
+from icb.contracts.models import ServiceUnitChange
+from icb.contracts.services import service_create, service_update
+from icb.invoicing import selectors
+from icb.invoicing.periods import Period
+from icb.invoicing.rules import compute_invoice
+from tests.factories import make_contract
+
+pytestmark = pytest.mark.django_db
+OCTOBER = Period(datetime.date(2026, 10, 1), datetime.date(2026, 10, 31))
+
+
+def test_the_worked_example_from_the_database(account, company):
+    contract = make_contract(account, "Backup", start_date=datetime.date(2026, 10, 1))
+    service = service_create(
+        contract=contract,
+        actor=None,
+        name="Managed backup",
+        unit_price="3.00",
+        units="10",
+        start_date="2026-10-01",
+    )
+    service = service_update(service=service, actor=None, units="20")
+    # Recorded in the evening of the 16th in New York: already the 17th in UTC.
+    ServiceUnitChange.objects.filter(service=service, source="user").update(
+        changed_at=datetime.datetime(2026, 10, 17, 1, 30, tzinfo=datetime.UTC)
+    )
+    terms = selectors.billing_terms(contract=contract, company=company)
+    assert (terms.timing, terms.proration, terms.tax_rate) == ("advance", "daily", Decimal("0"))
+    timeline = selectors.service_timeline(service=service, company=company)
+    assert timeline.changes == [
+        (datetime.date(2026, 10, 1), Decimal("10")),
+        (datetime.date(2026, 10, 16), Decimal("20")),
+    ]
+
+    arrears = compute_invoice(
+        terms=terms.__class__(**{**terms.__dict__, "timing": "arrears"}),
+        period=OCTOBER,
+        services=[timeline],
+        invoiced={},
+        today=datetime.date(2026, 11, 1),
+    )
+    assert [line.amount for line in arrears.lines] == [Decimal("14.52"), Decimal("30.97")]
