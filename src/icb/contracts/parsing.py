@@ -132,8 +132,7 @@ def parse_payment_terms(value) -> int | None:
     )
     if not (text.isascii() and text.isdigit()) or int(text) > MAX_PAYMENT_TERMS_DAYS:
         raise InvalidInput(
-            f"Payment terms: enter a number of days from 0 to {MAX_PAYMENT_TERMS_DAYS}, or "
-            "leave empty for the company's default.",
+            f"Payment terms: enter a number of days from 0 to {MAX_PAYMENT_TERMS_DAYS}.",
             field="payment_terms_days",
         )
     return int(text)
