@@ -81,20 +81,31 @@ ROUTE_PERMISSIONS = {
 # Bodies that would be valid for the caller's own objects, so a 404 can only come from
 # the lookup and a 403 only from the permission check.
 BODIES = {
-    ("POST", "/accounts"): {"name": "Route Test", "code": "ROUTE-{n}"},
-    ("PATCH", "/accounts/{account_id}"): {"notes": "patched"},
+    ("POST", "/accounts"): {
+        "name": "Route Test",
+        "code": "ROUTE-{n}",
+        "tax_rate": "8.25",
+        "accounting_contact_name": "Route Test LLC",
+    },
+    ("PATCH", "/accounts/{account_id}"): {"notes": "patched", "tax_rate": None},
     ("POST", "/contracts"): {
         "account_id": "{account_id}",
         "name": "Route contract",
         "start_date": "2026-01-01",
         "billing_frequency": "monthly",
         "currency": "USD",
+        "billing_timing": "arrears",
+        "proration": "none",
+        "payment_terms_days": 14,
     },
-    ("PATCH", "/contracts/{contract_id}"): {"name": "Renamed"},
+    ("PATCH", "/contracts/{contract_id}"): {"name": "Renamed", "billing_timing": None},
     ("POST", "/contracts/{contract_id}/services"): {
         "name": "Extra",
         "unit_price": "1.00",
         "units": "1",
+        "start_date": "2026-02-01",
+        "end_date": "2026-12-31",
+        "revenue_account_code": "4000",
     },
     ("PATCH", "/services/{service_id}"): {"units": "3"},
     ("PUT", "/services/{service_id}/icb"): {"module": "{code}", "billing_type": "workstations"},

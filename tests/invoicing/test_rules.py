@@ -339,6 +339,11 @@ def test_adjustments_over_consecutive_invoices_add_up_to_the_daily_recomputation
             terms=contract, period=period, services=[service], invoiced=invoiced, today=period.start
         )
         lines.extend(figures.lines)
+        # Recomputed from the same recorded inputs: the same lines, to the cent.
+        again = compute_invoice(
+            terms=contract, period=period, services=[service], invoiced=invoiced, today=period.start
+        )
+        assert again == figures
         for (_, billed_period), steps in figures.billed.items():
             invoiced.setdefault(billed_period, {})[1] = steps
         period = next_period(period, frequency="monthly")
