@@ -180,3 +180,18 @@ def test_the_service_form_has_the_dates_and_shows_their_errors(admin_client, con
     assert not Service.objects.exists()
     assert admin_client.post(url, {**form, "start_date": "2026-02-01"}).status_code == 302
     assert Service.objects.get().start_date == datetime.date(2026, 2, 1)
+
+
+def test_a_contract_cannot_start_after_its_services(api, contract):
+    service_create(
+        contract=contract,
+        actor=None,
+        name="Backup",
+        unit_price="3",
+        units="1",
+        start_date="2026-02-01",
+    )
+    response = api.patch(f"/contracts/{contract.pk}", {"start_date": "2026-03-01"})
+    assert response.status_code == 422
+    assert "1 service(s) start before 2026-03-01" in response.json()["errors"]["start_date"][0]
+    assert api.patch(f"/contracts/{contract.pk}", {"start_date": "2026-02-01"}).status_code == 200

@@ -110,6 +110,17 @@ def _apply_contract_changes(contract: Contract, changes: dict) -> None:
             setattr(contract, "account" if field == "account_id" else field, value)
     # The model names the account "account"; the input "account_id".
     errors.full_clean(contract, exclude=["account"] if "account_id" in errors.errors else [])
+    if contract.pk and "start_date" not in errors.errors:
+        # A service never starts before its contract.
+        earlier = Service.objects.filter(contract=contract, start_date__lt=contract.start_date)
+        if earlier.exists():
+            errors.add(
+                InvalidInput(
+                    f"{earlier.count()} service(s) start before "
+                    f"{contract.start_date.isoformat()}: change their start dates first.",
+                    field="start_date",
+                )
+            )
     errors.raise_if_any()
 
 
