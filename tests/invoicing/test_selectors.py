@@ -3,10 +3,10 @@ from the database."""
 
 import datetime
 from decimal import Decimal
+from unittest.mock import patch
 
 import pytest
 
-from icb.contracts.models import ServiceUnitChange
 from icb.contracts.services import service_create, service_update
 from icb.invoicing import selectors
 from icb.invoicing.periods import Period
@@ -27,11 +27,12 @@ def test_the_worked_example_from_the_database(account, company):
         units="10",
         start_date="2026-10-01",
     )
-    service = service_update(service=service, actor=None, units="20")
-    # Recorded in the evening of the 16th in New York: already the 17th in UTC.
-    ServiceUnitChange.objects.filter(service=service, source="user").update(
-        changed_at=datetime.datetime(2026, 10, 17, 1, 30, tzinfo=datetime.UTC)
-    )
+    # Recorded on 2026-10-20, effective from the 16th.
+    moment = datetime.datetime(2026, 10, 20, 15, 0, tzinfo=datetime.UTC)
+    with patch("django.utils.timezone.now", return_value=moment):
+        service = service_update(
+            service=service, actor=None, units="20", effective_date="2026-10-16"
+        )
     terms = selectors.billing_terms(contract=contract, company=company)
     assert (terms.timing, terms.proration, terms.tax_rate) == ("advance", "daily", Decimal("0"))
     timeline = selectors.service_timeline(service=service, company=company)

@@ -19,21 +19,16 @@ def billing_modules(*, company: Company) -> QuerySet[Module]:
 
 def service_timeline(*, service: Service, company: Company) -> ServiceTimeline:
     """A service as the billing rules take it: its price, active dates and unit changes
-    [(the day it took effect in the company's zone, units)] in the order recorded. The
-    units it was created with hold from its start date, even when it was added later."""
-    zone = company.zone
+    [(effective date, units)] in the order recorded. The units it was created with hold
+    from its start date, even when it was added later."""
     rows = (
         ServiceUnitChange.objects.for_company(company)
         .filter(service=service)
         .order_by("changed_at", "id")
-        .values_list("source", "changed_at", "new_units")
+        .values_list("source", "effective_date", "new_units")
     )
     created = [(service.start_date, units) for source, _, units in rows if source == CREATED]
-    later = [
-        (changed_at.astimezone(zone).date(), units)
-        for source, changed_at, units in rows
-        if source != CREATED
-    ]
+    later = [(day, units) for source, day, units in rows if source != CREATED]
     return ServiceTimeline(
         service_id=service.pk,
         name=service.name,
