@@ -10,7 +10,7 @@ import pytest
 from icb.contracts.services import service_create, service_update
 from icb.invoicing import selectors
 from icb.invoicing.periods import Period
-from icb.invoicing.rules import compute_invoice
+from icb.invoicing.rules import compute_invoice, units_on
 from tests.factories import make_contract
 
 pytestmark = pytest.mark.django_db
@@ -49,3 +49,24 @@ def test_the_worked_example_from_the_database(account, company):
         today=datetime.date(2026, 11, 1),
     )
     assert [line.amount for line in arrears.lines] == [Decimal("14.52"), Decimal("30.97")]
+
+
+def test_a_change_effective_before_the_service_started_counts_from_its_start(account, company):
+    contract = make_contract(account, "Backup", start_date=datetime.date(2026, 10, 1))
+    service = service_create(
+        contract=contract,
+        actor=None,
+        name="Managed backup",
+        unit_price="3.00",
+        units="10",
+        start_date="2026-10-10",
+    )
+    service = service_update(service=service, actor=None, units="20", effective_date="2026-10-05")
+    timeline = selectors.service_timeline(service=service, company=company)
+    assert timeline.changes == [
+        (datetime.date(2026, 10, 10), Decimal("10")),
+        (datetime.date(2026, 10, 10), Decimal("20")),
+    ]
+    terms = selectors.billing_terms(contract=contract, company=company)
+    assert units_on(terms, timeline, datetime.date(2026, 10, 10)) == Decimal("20")
+    assert units_on(terms, timeline, datetime.date(2026, 10, 9)) == Decimal("0")

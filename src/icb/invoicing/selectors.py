@@ -19,8 +19,8 @@ def billing_modules(*, company: Company) -> QuerySet[Module]:
 
 def service_timeline(*, service: Service, company: Company) -> ServiceTimeline:
     """A service as the billing rules take it: its price, active dates and unit changes
-    [(effective date, units)] in the order recorded. The units it was created with hold
-    from its start date, even when it was added later."""
+    [(effective date, units)] in the order recorded (docs/billing-rules.md). The units
+    it was created with hold from its start date, even when it was added later."""
     rows = (
         ServiceUnitChange.objects.for_company(company)
         .filter(service=service)
@@ -28,7 +28,11 @@ def service_timeline(*, service: Service, company: Company) -> ServiceTimeline:
         .values_list("source", "effective_date", "new_units")
     )
     created = [(service.start_date, units) for source, _, units in rows if source == CREATED]
-    later = [(day, units) for source, day, units in rows if source != CREATED]
+    # A change effective before the service started counts from its start (after the
+    # creation units, so it wins on that day).
+    later = [
+        (max(day, service.start_date), units) for source, day, units in rows if source != CREATED
+    ]
     return ServiceTimeline(
         service_id=service.pk,
         name=service.name,
