@@ -76,6 +76,17 @@ class ContractForm(AccessibleForm):
 
 
 class ServiceForm(AccessibleForm):
+    # When a change of units takes effect sits next to the units.
+    field_order = [
+        "name",
+        "unit_price",
+        "units",
+        "effective_date",
+        "start_date",
+        "end_date",
+        "revenue_account_code",
+        "description",
+    ]
     name = forms.CharField(label="Service name", max_length=200)
     unit_price = forms.CharField(
         label="Unit price",

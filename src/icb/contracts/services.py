@@ -252,6 +252,8 @@ def service_create(
             source=UnitChangeSource.CREATED,
             user=actor_user(actor),
             changed_at=service.created_at,
+            # Its units hold from the service's start, even one added later.
+            effective_date=service.start_date,
         )
     return service
 
