@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from icb.common.money import to_cents
 from icb.invoicing.periods import Period, next_period, period_containing
 from icb.invoicing.rules import (
     BillingTerms,
@@ -308,9 +309,9 @@ def test_arrears_stretches_sum_to_the_daily_units_within_the_rounding(
         == 1
     ):
         # Constant units: exactly units × price (one line, or none for zero units).
-        assert sum(line.amount for line in lines) == (
+        assert sum(line.amount for line in lines) == to_cents(
             units_on(contract, service, period.start) * price
-        ).quantize(D("0.01"))
+        )
 
 
 @settings(max_examples=60, deadline=None)
@@ -361,3 +362,15 @@ def test_adjustments_over_consecutive_invoices_add_up_to_the_daily_recomputation
             / month.days
         )
         assert abs(billed - exact) <= HALF_CENT * count
+
+
+def test_a_half_cent_rounds_up():
+    # 17.75 × 0.06 = 1.065: half-up gives 1.07 (banker's rounding would give 1.06).
+    lines = compute_invoice(
+        terms=terms(timing="arrears"),
+        period=OCTOBER,
+        services=[backup([(OCTOBER.start, D("17.75"))], unit_price=D("0.06"))],
+        invoiced={},
+        today=LATER,
+    ).lines
+    assert [line.amount for line in lines] == [D("1.07")]
