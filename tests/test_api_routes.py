@@ -69,6 +69,7 @@ ROUTE_PERMISSIONS = {
     ("POST", "/webhooks"): (Area.SECURITY, "modify"),
     ("DELETE", "/webhooks/{webhook_id}"): (Area.SECURITY, "modify"),
     ("GET", "/held-changes"): (Area.BILLING_REVIEW, "view"),
+    ("GET", "/held-changes/account-options"): (Area.BILLING_REVIEW, "view"),
     ("GET", "/held-changes/{held_id}"): (Area.BILLING_REVIEW, "view"),
     ("POST", "/held-changes/{held_id}/approve"): (Area.BILLING_REVIEW, "modify"),
     ("POST", "/held-changes/{held_id}/dismiss"): (Area.BILLING_REVIEW, "modify"),

@@ -16,11 +16,12 @@ from icb.common.errors import InvalidInput
 from icb.common.money import to_cents
 from icb.common.pagination import MAX_PAGE_SIZE, paginate
 from icb.common.schemas import DecimalIn, DecimalOut, Flag, Id, Page, decimal_out
+from icb.crm.api import AccountRef
 from icb.tenancy.models import Area, Level
 from icb.tenancy.permissions import require, require_administrator
 
 from . import selectors, services
-from .filters import HeldFilter
+from .filters import AccountOptionFilter, HeldFilter
 
 router = Router(tags=["billing review"])
 
@@ -211,6 +212,25 @@ def bulk(request, payload: BulkIn):
         "decided": result.decided,
         "skipped": [{"id": pk, "detail": why} for pk, why in result.skipped.items()],
     }
+
+
+class AccountOptionPage(Page[AccountRef]):
+    pass
+
+
+@router.get(
+    "/held-changes/account-options",
+    response=AccountOptionPage,
+    summary="Accounts with held changes",
+)
+def list_held_account_options(
+    request, filters: Query[AccountOptionFilter], page: int = 1, page_size: int | None = None
+):
+    """The accounts that have a held change, in name order, whose name or code contains
+    `q`: what the Billing review page's account box searches as you type."""
+    require(request.user, Area.BILLING_REVIEW, Level.VIEW)
+    accounts = selectors.account_options(company=request.company, **filters.selector_kwargs())
+    return paginate(accounts, page, page_size or settings.ICB_API_PAGE_SIZE)
 
 
 @router.get("/held-changes/{held_id}", response=HeldChangeOut, summary="One held change")

@@ -30,3 +30,7 @@ class HeldFilter(ListFilter):
         description="Size: only changes whose monthly impact (Δ units × unit price) is at "
         "least this much, up or down.",
     )
+
+
+class AccountOptionFilter(ListFilter):
+    q: str = Field("", max_length=200, description="The account's name or code contains.")

@@ -8,7 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import F, Window
+from django.db.models import F, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 
 from icb.billing_sync.models import HeldChange, HeldStatus, ReviewPolicy, ReviewPolicyChange
@@ -17,6 +17,7 @@ from icb.common.errors import NotFound
 from icb.common.money import to_cents
 from icb.contracts.models import ServiceUnitChange
 from icb.contracts.selectors import valid_id
+from icb.crm.models import Account
 from icb.tenancy.models import Company
 
 from .filters import HeldFilter
@@ -186,8 +187,9 @@ def policy_changes(*, company: Company, limit: int = 20) -> list[ReviewPolicyCha
 
 
 def filter_choices(*, company: Company) -> dict:
-    """What the page's filters offer: the modules and the accounts that have pending
-    held changes (a short list, however many accounts the company has)."""
+    """What the page's filters offer as lists: the modules with pending held changes (a
+    few). Accounts are searched as you type (`account_options`): after a hub fault every
+    account may have one."""
     pending = HeldChange.objects.for_company(company).filter(status=HeldStatus.PENDING)
     return {
         "modules": list(
@@ -196,9 +198,16 @@ def filter_choices(*, company: Company) -> dict:
             .distinct()
             .order_by("service__icb_module__name")
         ),
-        "accounts": list(
-            pending.values_list("service__contract__account_id", "service__contract__account__name")
-            .distinct()
-            .order_by("service__contract__account__name")
-        ),
     }
+
+
+def account_options(*, company: Company, q: str = "") -> QuerySet[Account]:
+    """The accounts with a held change (of any status, as the page's status filter
+    may ask for any), whose name or code contains `q`, in name order: what the page's
+    account box searches. Meant to be paginated by the caller."""
+    held = HeldChange.objects.for_company(company).values("service__contract__account_id")
+    accounts = Account.objects.for_company(company).filter(id__in=held)
+    q = str(q or "").strip()[:200]
+    if q:
+        accounts = accounts.filter(Q(name__icontains=q) | Q(code__icontains=q))
+    return accounts.order_by("name", "id")

@@ -15,6 +15,7 @@ from icb.billing_sync.models import HeldStatus, HoldRule, ReviewMode
 from icb.billing_sync.selectors import sync_breakdowns
 from icb.common.errors import ServiceError
 from icb.common.pagination import paginate
+from icb.common.widgets import SearchSelect
 from icb.hub.models import Module
 from icb.tenancy.models import Area, Level
 from icb.tenancy.permissions import allows, area_required
@@ -41,6 +42,25 @@ def _query(filters: HeldFilter, group: str) -> str:
     if group:
         values["group"] = group
     return urlencode(values)
+
+
+def _account_box(company, account_id: int | None) -> str:
+    """The account filter, searched as you type: the page renders only the chosen
+    account, however many accounts have held changes."""
+    box = SearchSelect(
+        search_url=reverse("api:list_held_account_options"),
+        item_label="name",
+        item_detail="code",
+        placeholder="Any account",
+    )
+    account = (
+        selectors.account_options(company=company).filter(pk=account_id).first()
+        if account_id
+        else None
+    )
+    label = "" if account is None else account.name + (f" ({account.code})" if account.code else "")
+    box.label_for = lambda pk: label
+    return box.render("account_id", account_id, attrs={"id": "held-account"})
 
 
 def _money(sums: dict[str, Decimal]) -> list[tuple[str, Decimal]]:
@@ -77,6 +97,7 @@ def review_page(request):
             "group": group,
             "query": _query(filters, group),
             "choices": selectors.filter_choices(company=request.company),
+            "account_box": _account_box(request.company, filters.account_id),
             "statuses": HeldStatus.choices,
             "rules": HoldRule.choices,
             "groups": GROUP_CHOICES,
