@@ -77,6 +77,7 @@ ROUTE_PERMISSIONS = {
     ("POST", "/held-changes/bulk"): (Area.BILLING_REVIEW, "modify"),
     ("GET", "/review-policy"): (Area.BILLING_REVIEW, "view"),
     ("PUT", "/review-policy"): ADMIN,  # the policy is the administrators'
+    ("POST", "/sync-preview"): (Area.BILLING_REVIEW, "view"),  # it writes nothing
 }
 
 # Bodies that would be valid for the caller's own objects, so a 404 can only come from
@@ -119,6 +120,7 @@ BODIES = {
     ("POST", "/mapping-suggestions/accept"): {"min_confidence": 0.9},
     ("POST", "/held-changes/{held_id}/adjust"): {"units": "4", "note": "route walk"},
     ("POST", "/held-changes/bulk"): {"action": "dismiss", "ids": []},
+    ("POST", "/sync-preview"): {"service_id": "{service_id}"},
     ("PUT", "/review-policy"): {
         "mode": "hold_unusual",
         "max_units": None,

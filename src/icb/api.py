@@ -243,6 +243,7 @@ def _register_routers() -> None:
     from icb.mapping.unmapped_api import router as unmapped_router
     from icb.notify.api import router as notify_router
     from icb.review.api import router as review_router
+    from icb.review.preview_api import router as preview_router
     from icb.tenancy.api import router as tenancy_router
 
     api.add_router("/", tenancy_router)
@@ -254,6 +255,7 @@ def _register_routers() -> None:
     api.add_router("/", billing_sync_router)
     api.add_router("/", notify_router)
     api.add_router("/", review_router)
+    api.add_router("/", preview_router)
 
 
 _register_routers()

@@ -4,7 +4,8 @@ batch's transaction, after the services are locked (a person deciding a held cha
 locks the service first too, so the two are applied one after the other).
 
     Review.load(company_id, claimed)   the policies and the batch's held changes: 2 queries
-    review.check(...)                  APPLY, HOLD or KEEP for one service's new number
+    review.decide(...)                 APPLY, HOLD or KEEP, and the rule: nothing recorded
+    review.check(...)                  the same, recorded for write() (the batch write)
     review.write(run_id, at)           the held changes inserted, updated, withdrawn
 """
 
@@ -99,22 +100,15 @@ class Review:
         breakdown, only when a held change is written)."""
         new = outcome.units
         assert new is not None
-        pending = self.pending.get(service_id)
-        if new == old:
-            if pending:
-                self._withdraw(pending[0], WITHDRAWN_NOTE)
-            return Verdict.APPLY
-        if self.dismissed.get(service_id) == (old, new):
-            if pending:
-                self._withdraw(pending[0], SUPERSEDED_NOTE)
-            return Verdict.KEEP
-        rule = hold_rule(
-            self.policies.rules_for(outcome.module_code), old, new, first_sync=first_sync
+        verdict, rule = self.decide(
+            service_id, old, new, outcome.module_code, first_sync=first_sync
         )
-        if rule is None:
+        pending = self.pending.get(service_id)
+        if verdict is not Verdict.HOLD:
             if pending:
-                self._withdraw(pending[0], SUPERSEDED_NOTE)
-            return Verdict.APPLY
+                self._withdraw(pending[0], WITHDRAWN_NOTE if new == old else SUPERSEDED_NOTE)
+            return verdict
+        assert rule is not None
         if pending is None:
             self.new.append(
                 (
@@ -137,6 +131,18 @@ class Review:
         else:
             self.updated.append((pending[0], old, new, rule, detail(outcome)))
         return Verdict.HOLD
+
+    def decide(
+        self, service_id: int, old: Decimal, new: Decimal, module_code: str, *, first_sync: bool
+    ) -> tuple[Verdict, str | None]:
+        """The verdict on a service's new number, with the rule that holds it; records
+        nothing (check() records it; the preview asks only this)."""
+        if new == old:
+            return Verdict.APPLY, None
+        if self.dismissed.get(service_id) == (old, new):
+            return Verdict.KEEP, None
+        rule = hold_rule(self.policies.rules_for(module_code), old, new, first_sync=first_sync)
+        return (Verdict.APPLY, None) if rule is None else (Verdict.HOLD, rule)
 
     def _withdraw(self, held_id: int, note: str) -> None:
         self.withdrawn.setdefault(note, []).append(held_id)

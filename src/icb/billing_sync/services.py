@@ -23,6 +23,7 @@ from .dispatch import claim_for_manual_sync
 from .groups import fail_batch, sync_group
 from .held_events import record_withdrawn
 from .models import HeldChange, HeldStatus
+from .preview import PreviewRow, preview_services
 from .scheduling import next_midnight
 
 log = logging.getLogger(__name__)
@@ -177,6 +178,20 @@ def enable_icb_and_sync(*, service: Service, actor, module, billing_type) -> Ser
     anything, sync the service at once; answers it with the sync's result."""
     service = enable_icb(service=service, actor=actor, module=module, billing_type=billing_type)
     return sync_first(service=service, actor=actor) or service
+
+
+def preview_now(*, company: Company, services) -> list[PreviewRow]:
+    """What a sync would change now for the company's ICB services among `services` (a
+    service's or an account's), written nowhere. Bounded like Sync now: it runs while a
+    person waits. A hub that is not connected is a 409; a hub read that fails is each
+    service's `failed` row with the reason."""
+    if not hub_services.is_connected(company):
+        raise Conflict(
+            f"{hub_services.hub_name()} is not connected; set it up first.",
+            code="hub_not_connected",
+        )
+    with time_limit(settings.ICB_MANUAL_SYNC_SECONDS):
+        return preview_services(company, services)
 
 
 def _reloaded(service: Service) -> Service:

@@ -13,11 +13,13 @@ from django.db.models.functions import RowNumber
 
 from icb.billing_sync.models import HeldChange, HeldStatus, ReviewPolicy, ReviewPolicyChange
 from icb.billing_sync.policy import DEFAULT_RULES, Rules
+from icb.billing_sync.preview import Decision
 from icb.common.errors import NotFound
 from icb.common.money import to_cents
-from icb.contracts.models import ServiceUnitChange
-from icb.contracts.selectors import valid_id
+from icb.contracts.models import Service, ServiceUnitChange
+from icb.contracts.selectors import service_get, valid_id
 from icb.crm.models import Account
+from icb.crm.selectors import account_get
 from icb.tenancy.models import Company
 
 from .filters import HeldFilter
@@ -211,3 +213,25 @@ def account_options(*, company: Company, q: str = "") -> QuerySet[Account]:
     if q:
         accounts = accounts.filter(Q(name__icontains=q) | Q(code__icontains=q))
     return accounts.order_by("name", "id")
+
+
+def preview_scope(
+    *, company: Company, service_id: int | None = None, account_id: int | None = None
+) -> QuerySet[Service]:
+    """The services a preview covers: one service, an account's, or (neither) the
+    company's. A service or account of another company is a 404."""
+    services = Service.objects.for_company(company)
+    if service_id is not None:
+        return services.filter(pk=service_get(company=company, service_id=service_id).pk)
+    if account_id is not None:
+        account = account_get(company=company, account_id=account_id)
+        return services.filter(contract__account=account)
+    return services
+
+
+def preview_counts(rows: list[dict]) -> dict[str, int]:
+    """A preview's services by decision, every decision named (zero included)."""
+    counts = dict.fromkeys(Decision.ALL, 0)
+    for row in rows:
+        counts[row["decision"]] += 1
+    return counts
