@@ -69,6 +69,7 @@ PAGE_PERMISSIONS = {
     "review:dismiss": {"POST": (Area.BILLING_REVIEW, MODIFY)},
     "review:adjust": {"POST": (Area.BILLING_REVIEW, MODIFY)},
     "review:bulk": {"POST": (Area.BILLING_REVIEW, MODIFY)},
+    "review:preview": {"GET": (Area.BILLING_REVIEW, VIEW)},
     # Finance reads the policy; only administrators change it.
     "review:policy": {"GET": (Area.BILLING_REVIEW, VIEW), "POST": ADMIN},
 }

@@ -61,5 +61,5 @@ def sync_preview(request, payload: PreviewIn):
     scope = selectors.preview_scope(
         company=request.company, service_id=payload.service_id, account_id=payload.account_id
     )
-    rows = [row.as_json() for row in preview_now(company=request.company, services=scope)]
+    rows = [row.as_json() for row in preview_now(company=request.company, services=scope.services)]
     return {"services": rows, "counts": selectors.preview_counts(rows)}

@@ -215,18 +215,29 @@ def account_options(*, company: Company, q: str = "") -> QuerySet[Account]:
     return accounts.order_by("name", "id")
 
 
+@dataclass
+class PreviewScope:
+    """What a preview covers: its name on the page, and its services."""
+
+    label: str
+    services: QuerySet[Service]
+
+
 def preview_scope(
     *, company: Company, service_id: int | None = None, account_id: int | None = None
-) -> QuerySet[Service]:
+) -> PreviewScope:
     """The services a preview covers: one service, an account's, or (neither) the
     company's. A service or account of another company is a 404."""
     services = Service.objects.for_company(company)
     if service_id is not None:
-        return services.filter(pk=service_get(company=company, service_id=service_id).pk)
+        service = service_get(company=company, service_id=service_id)
+        return PreviewScope(f"the service {service.name}", services.filter(pk=service.pk))
     if account_id is not None:
         account = account_get(company=company, account_id=account_id)
-        return services.filter(contract__account=account)
-    return services
+        return PreviewScope(
+            f"the account {account.name}", services.filter(contract__account=account)
+        )
+    return PreviewScope(company.name, services)
 
 
 def preview_counts(rows: list[dict]) -> dict[str, int]:

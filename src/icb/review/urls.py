@@ -1,11 +1,12 @@
 from django.urls import path
 
-from . import views
+from . import preview_views, views
 
 app_name = "review"
 urlpatterns = [
     path("finance/billing-review/", views.review_page, name="page"),
     path("finance/billing-review/bulk/", views.bulk, name="bulk"),
+    path("finance/billing-review/preview/", preview_views.preview, name="preview"),
     *(
         path(
             f"finance/billing-review/<int:held_id>/{action}/",

@@ -66,6 +66,7 @@ def icb_tab_context(
         "is_admin": request.user.is_administrator,
         "mapping_url": mapping_link(contract.account_id),
         "can_modify": allows(request.user, Area.CONTRACTS, Level.MODIFY),
+        "can_preview": allows(request.user, Area.BILLING_REVIEW, Level.VIEW),
     }
     if not connected:
         if service is not None and service.is_icb:
@@ -144,6 +145,7 @@ def icb_sync_panel(context, service: Service) -> dict:
         "hub_name": hub_services.hub_name(),
         "is_admin": request.user.is_administrator,
         "can_modify": allows(request.user, Area.CONTRACTS, Level.MODIFY),
+        "can_preview": allows(request.user, Area.BILLING_REVIEW, Level.VIEW),
     }
 
 

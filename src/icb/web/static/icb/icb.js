@@ -221,4 +221,31 @@
   });
 
   window.ICB = { selectTab: selectTab };
+
+  // Links with data-inline-preview="id" fetch their page's fragment (a sync preview)
+  // and show it in the element with that id; without script they open as a page.
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest("a[data-inline-preview]");
+    if (!link || event.ctrlKey || event.metaKey || event.shiftKey) { return; }
+    var target = document.getElementById(link.getAttribute("data-inline-preview"));
+    if (!target) { return; }
+    event.preventDefault();
+    link.setAttribute("aria-busy", "true");
+    target.innerHTML = '<p class="muted" role="status">Reading the hub…</p>';
+    fetch(link.href, {
+      credentials: "same-origin", headers: { "X-Requested-With": "icb-inline" }
+    }).then(function (response) {
+      if (!response.ok) { throw new Error("the server answered " + response.status); }
+      return response.text();
+    }).then(function (html) {
+      target.innerHTML = html;
+    }).catch(function (error) {
+      target.innerHTML = "";
+      var p = document.createElement("p");
+      p.className = "form-error";
+      p.setAttribute("role", "alert");
+      p.textContent = "Could not preview: " + error.message;
+      target.appendChild(p);
+    }).then(function () { link.removeAttribute("aria-busy"); });
+  });
 })();
