@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 
 from icb.api import api
-from icb.billing_sync.models import HeldChange, SyncRun
+from icb.billing_sync.models import HeldChange, SyncPreview, SyncRun
 from icb.hub.models import BillingType, Module, Organization
 from icb.notify.models import WebhookEndpoint
 from icb.tenancy.models import Area
@@ -78,6 +78,7 @@ ROUTE_PERMISSIONS = {
     ("GET", "/review-policy"): (Area.BILLING_REVIEW, "view"),
     ("PUT", "/review-policy"): ADMIN,  # the policy is the administrators'
     ("POST", "/sync-preview"): (Area.BILLING_REVIEW, "view"),  # it writes nothing
+    ("GET", "/sync-previews/{preview_id}"): (Area.BILLING_REVIEW, "view"),
 }
 
 # Bodies that would be valid for the caller's own objects, so a 404 can only come from
@@ -157,6 +158,7 @@ def _world(company):
     BillingType.objects.create(module=module, code="workstations", name="Workstations")
     Organization.objects.create(company=company, module=module, external_id="1", name="Org")
     run = SyncRun.objects.create(company=company, trigger="manual")
+    preview = SyncPreview.objects.create(company=company, status="done")
     webhook = WebhookEndpoint.objects.create(
         company=company, url="https://example.com/hook", event_types=["change.held"]
     )
@@ -176,6 +178,7 @@ def _world(company):
         "code": module.code,
         "run_id": run.pk,
         "webhook_id": webhook.pk,
+        "preview_id": preview.pk,
     }
 
 

@@ -9,7 +9,7 @@ from django.test import Client
 from ninja.openapi.schema import OpenAPISchema
 
 from icb.api import api
-from icb.billing_sync.models import HeldChange, SyncRun, SyncRunItem
+from icb.billing_sync.models import HeldChange, SyncPreview, SyncRun, SyncRunItem
 from icb.contracts.models import ServiceUnitChange
 from icb.hub.models import BillingType, Module, Organization
 from icb.notify.models import WebhookEndpoint
@@ -134,6 +134,30 @@ def world(company, admin_user):
             "measured_at": {"1": "2026-01-06T04:00:00+00:00"},
         },
     )
+    # A finished company-wide preview with a row.
+    preview = SyncPreview.objects.create(
+        company=company,
+        status="done",
+        services_done=1,
+        services_total=1,
+        rows=[
+            {
+                "service_id": service.pk,
+                "service": service.name,
+                "contract_id": contract.pk,
+                "account_id": account.pk,
+                "account": account.name,
+                "module": "rmm",
+                "current_units": "12.50",
+                "new_units": "0.00",
+                "decision": "held",
+                "rule": "drop_to_zero",
+                "message": "",
+                "monthly_impact": "-562.50",
+                "currency": "USD",
+            }
+        ],
+    )
     return {
         "account_id": account.pk,
         "contract_id": contract.pk,
@@ -141,6 +165,7 @@ def world(company, admin_user):
         "code": module.code,
         "run_id": run.pk,
         "held_id": held.pk,
+        "preview_id": preview.pk,
     }
 
 

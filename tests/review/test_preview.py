@@ -2,12 +2,13 @@
 company, against the sandbox hub; then the real sync makes the same decisions, and the
 preview wrote nothing."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.apps import apps
 from django.core import serializers
-from django.test import Client
+from django.test import Client, override_settings
 
 from icb.billing_sync.models import HeldChange
 from icb.billing_sync.preview import preview_services
@@ -181,3 +182,61 @@ def test_read_only_users_may_preview(world, company):
     client.force_login(make_user(company, "ro@acme.test", role="Read-only"))
     response = Api(client).post("/sync-preview", {"service_id": world["up"].pk})
     assert response.status_code == 200 and response.json()["counts"]["applied"] == 1
+
+
+def test_the_company_preview_runs_in_the_background_and_pages_its_rows(
+    api, world, company, admin_user, django_capture_on_commit_callbacks
+):
+    from icb.billing_sync.models import SyncPreview
+
+    old = SyncPreview.objects.create(company=company, status="done")
+    SyncPreview.objects.filter(pk=old.pk).update(created_at=old.created_at - timedelta(days=2))
+    before = snapshot_without_previews()
+    with django_capture_on_commit_callbacks() as callbacks:
+        started = api.post("/sync-preview", {"all": True})
+    assert started.status_code == 202, started.content
+    preview_id = started.json()["id"]
+    running = api.get(f"/sync-previews/{preview_id}").json()
+    assert (running["status"], running["services_done"], running["services_total"]) == (
+        "running",
+        0,
+        5,
+    )
+    assert running["items"] == []
+    assert not SyncPreview.objects.filter(pk=old.pk).exists()  # old ones cleaned up
+    [enqueue] = callbacks
+    with override_settings(CELERY_TASK_ALWAYS_EAGER=True):
+        enqueue()  # the task, run here (eagerly)
+    done = api.get(f"/sync-previews/{preview_id}", page_size=2).json()
+    assert (done["status"], done["services_done"], done["count"], done["pages"]) == (
+        "done",
+        5,
+        5,
+        3,
+    )
+    # Largest monthly impact first: Drop's 200 → 50 at 45.00.
+    assert [row["service"] for row in done["items"]] == ["Drop", "Up"]
+    assert done["counts"]["held"] == 1 and done["counts"]["mapping_incomplete"] == 1
+    held = api.get(f"/sync-previews/{preview_id}", decision="held").json()
+    assert [row["service"] for row in held["items"]] == ["Drop"]
+    assert snapshot_without_previews() == before
+    # The same decisions as the account's preview answered at once.
+    direct = decisions_of(preview_services(company, Service.objects.for_company(company)))
+    stored = SyncPreview.objects.get(pk=preview_id).rows
+    assert {r["service_id"]: (r["decision"], r["rule"]) for r in stored} == direct
+
+
+def snapshot_without_previews() -> dict:
+    return {k: v for k, v in snapshot().items() if k != "billing_sync.SyncPreview"}
+
+
+def test_another_companys_preview_is_404(api, other_company):
+    from icb.billing_sync.models import SyncPreview
+
+    theirs = SyncPreview.objects.create(company=other_company)
+    assert api.get(f"/sync-previews/{theirs.pk}").status_code == 404
+
+
+def test_all_must_be_true(api):
+    assert api.post("/sync-preview", {"all": False}).status_code == 422
+    assert api.post("/sync-preview", {"all": True, "service_id": 3}).status_code == 422

@@ -261,3 +261,37 @@ class HeldChange(models.Model):
     @property
     def rule_words(self) -> str:
         return self.get_rule_display()
+
+
+class PreviewStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class SyncPreview(models.Model):
+    """A company-wide sync preview, run by a background task (preview.py): its progress,
+    then every ICB service's row (PreviewRow.as_json, largest monthly impact first). The
+    only thing a preview writes; a company's older ones are deleted when it starts one."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    requested_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    status = models.CharField(
+        max_length=8, choices=PreviewStatus.choices, default=PreviewStatus.RUNNING
+    )
+    services_done = models.PositiveIntegerField(default=0)
+    services_total = models.PositiveIntegerField(default=0)
+    rows = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = CompanyQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["company", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"preview {self.pk}: {self.status}"

@@ -57,8 +57,9 @@ class PreviewRow:
 
     @property
     def monthly_impact(self) -> Decimal:
-        """(new − current units) × unit price: what the change would do to a month."""
-        if self.new_units is None:
+        """(new − current units) × unit price: what the change would do to a month (a
+        held one, once approved); nothing for a kept number."""
+        if self.new_units is None or self.decision == Decision.KEPT:
             return Decimal("0.00")
         return to_cents((self.new_units - self.current_units) * self.unit_price)
 

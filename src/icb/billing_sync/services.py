@@ -5,6 +5,7 @@ selectors.py."""
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -22,7 +23,7 @@ from .compute import KEPT_TRY_AGAIN
 from .dispatch import claim_for_manual_sync
 from .groups import fail_batch, sync_group
 from .held_events import record_withdrawn
-from .models import HeldChange, HeldStatus
+from .models import HeldChange, HeldStatus, PreviewStatus, SyncPreview
 from .preview import PreviewRow, preview_services
 from .scheduling import next_midnight
 
@@ -180,18 +181,74 @@ def enable_icb_and_sync(*, service: Service, actor, module, billing_type) -> Ser
     return sync_first(service=service, actor=actor) or service
 
 
-def preview_now(*, company: Company, services) -> list[PreviewRow]:
-    """What a sync would change now for the company's ICB services among `services` (a
-    service's or an account's), written nowhere. Bounded like Sync now: it runs while a
-    person waits. A hub that is not connected is a 409; a hub read that fails is each
-    service's `failed` row with the reason."""
+# A company's finished previews older than this are deleted when it starts another.
+PREVIEW_KEPT = timedelta(days=1)
+
+
+def _require_connected(company: Company) -> None:
     if not hub_services.is_connected(company):
         raise Conflict(
             f"{hub_services.hub_name()} is not connected; set it up first.",
             code="hub_not_connected",
         )
+
+
+def preview_now(*, company: Company, services) -> list[PreviewRow]:
+    """What a sync would change now for the company's ICB services among `services` (a
+    service's or an account's), written nowhere. Bounded like Sync now: it runs while a
+    person waits. A hub that is not connected is a 409; a hub read that fails is each
+    service's `failed` row with the reason."""
+    _require_connected(company)
     with time_limit(settings.ICB_MANUAL_SYNC_SECONDS):
         return preview_services(company, services)
+
+
+def start_company_preview(*, company: Company, actor: User | None) -> SyncPreview:
+    """A company-wide preview, to run in the background (run_company_preview); the
+    company's previews older than PREVIEW_KEPT are deleted."""
+    _require_connected(company)
+    now = timezone.now()
+    SyncPreview.objects.for_company(company).filter(created_at__lt=now - PREVIEW_KEPT).delete()
+    total = Service.objects.for_company(company).filter(billing_mode=BillingMode.ICB).count()
+    return SyncPreview.objects.create(
+        company=company,
+        requested_by=contract_services.actor_user(actor),
+        services_total=total,
+        created_at=now,
+    )
+
+
+def run_company_preview(preview_id: int) -> None:
+    """The background work of a company-wide preview: every ICB service, its progress
+    stored after each batch, then the rows, largest monthly impact first. Only the
+    preview's own row is written."""
+    preview = SyncPreview.objects.filter(pk=preview_id).select_related("company").first()
+    if preview is None or preview.status != PreviewStatus.RUNNING:
+        return
+
+    def progress(done: int, total: int) -> None:
+        SyncPreview.objects.filter(pk=preview_id).update(services_done=done, services_total=total)
+
+    try:
+        rows = preview_services(
+            preview.company, Service.objects.for_company(preview.company), progress
+        )
+    except Exception:
+        log.exception("Sync preview %s of company %s failed", preview_id, preview.company_id)
+        SyncPreview.objects.filter(pk=preview_id).update(
+            status=PreviewStatus.FAILED,
+            error="The preview stopped on an unexpected error; try again.",
+            finished_at=timezone.now(),
+        )
+        return
+    rows.sort(key=lambda row: (-abs(row.monthly_impact), row.service_id))
+    SyncPreview.objects.filter(pk=preview_id).update(
+        status=PreviewStatus.DONE,
+        rows=[row.as_json() for row in rows],
+        services_done=len(rows),
+        services_total=len(rows),
+        finished_at=timezone.now(),
+    )
 
 
 def _reloaded(service: Service) -> Service:

@@ -5,6 +5,7 @@ from celery import shared_task
 
 from .dispatch import Batch, GroupTask, dispatch_due
 from .groups import sync_group
+from .services import run_company_preview
 
 
 @shared_task(name="billing_sync.dispatch", ignore_result=True)
@@ -26,3 +27,9 @@ def enqueue(tasks: list[GroupTask]) -> None:
 def sync_group_task(run_id: int, batches: list[list]) -> None:
     """One group task: batches, each as [claim token, module id, first id, last id]."""
     sync_group(run_id, [Batch.from_message(batch) for batch in batches])
+
+
+@shared_task(name="billing_sync.preview_company", ignore_result=True)
+def preview_company_task(preview_id: int) -> None:
+    """A company-wide sync preview (services.run_company_preview)."""
+    run_company_preview(preview_id)

@@ -11,7 +11,13 @@ from decimal import Decimal
 from django.db.models import F, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 
-from icb.billing_sync.models import HeldChange, HeldStatus, ReviewPolicy, ReviewPolicyChange
+from icb.billing_sync.models import (
+    HeldChange,
+    HeldStatus,
+    ReviewPolicy,
+    ReviewPolicyChange,
+    SyncPreview,
+)
 from icb.billing_sync.policy import DEFAULT_RULES, Rules
 from icb.billing_sync.preview import Decision
 from icb.common.errors import NotFound
@@ -246,3 +252,21 @@ def preview_counts(rows: list[dict]) -> dict[str, int]:
     for row in rows:
         counts[row["decision"]] += 1
     return counts
+
+
+def sync_preview_get(*, company: Company, preview_id) -> SyncPreview:
+    found = SyncPreview.objects.for_company(company).filter(pk=valid_id(preview_id) or 0).first()
+    if found is None:
+        raise NotFound("No such sync preview.")
+    return found
+
+
+def sync_preview_rows(
+    preview: SyncPreview, *, decision: str = "", sort: str = "impact"
+) -> list[dict]:
+    """A company-wide preview's rows: those of one decision (any when empty), by monthly
+    impact (largest first, up or down; as stored) or by service name."""
+    rows = [row for row in preview.rows if not decision or row["decision"] == decision]
+    if sort == "service":
+        rows.sort(key=lambda row: (row["service"].lower(), row["service_id"]))
+    return rows
