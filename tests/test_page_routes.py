@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 from django.urls import URLResolver, get_resolver, reverse
 
-from icb.billing_sync.models import HeldChange, SyncRun
+from icb.billing_sync.models import HeldChange, SyncPreview, SyncRun
 from icb.contracts.models import Service
 from icb.hub.models import BillingType, Module, Organization
 from icb.notify.models import WebhookEndpoint
@@ -70,6 +70,8 @@ PAGE_PERMISSIONS = {
     "review:adjust": {"POST": (Area.BILLING_REVIEW, MODIFY)},
     "review:bulk": {"POST": (Area.BILLING_REVIEW, MODIFY)},
     "review:preview": {"GET": (Area.BILLING_REVIEW, VIEW)},
+    "review:start_company_preview": {"POST": (Area.BILLING_REVIEW, VIEW)},  # writes nothing
+    "review:company_preview": {"GET": (Area.BILLING_REVIEW, VIEW)},
     # Finance reads the policy; only administrators change it.
     "review:policy": {"GET": (Area.BILLING_REVIEW, VIEW), "POST": ADMIN},
 }
@@ -120,6 +122,7 @@ def _world(company):
     BillingType.objects.create(module=module, code="workstations", name="Workstations")
     Organization.objects.create(company=company, module=module, external_id="1", name="Org")
     run = SyncRun.objects.create(company=company, trigger="manual")
+    preview = SyncPreview.objects.create(company=company, status="done")
     held = HeldChange.objects.create(
         company=company,
         service=service,
@@ -139,6 +142,7 @@ def _world(company):
         "contract_id": contract.pk,
         "service_id": service.pk,
         "run_id": run.pk,
+        "preview_id": preview.pk,
         "held_id": held.pk,
         "role_id": role.pk,
         "user_id": member.pk,

@@ -10,7 +10,7 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
-from icb.billing_sync.models import HeldChange
+from icb.billing_sync.models import HeldChange, SyncPreview
 from icb.billing_sync.services import enable_icb, sync_now
 from icb.contracts.models import Service
 from icb.hub.models import Organization
@@ -101,3 +101,39 @@ def test_preview_on_a_service_and_on_its_account(page, live_server, hub, shots):
     # Nothing changed: the units, and no held change.
     assert _units(services) == before
     assert not HeldChange.objects.filter(service__in=services.values()).exists()
+
+
+def test_preview_the_whole_company_on_the_review_page(page, live_server, hub, shots, settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = True  # the task runs in the request (no worker)
+    account, services = _world(hub)
+    before = _units(services)
+    login(page, live_server, "finance@acme.test", PASSWORD)
+
+    page.goto(f"{live_server.url}/finance/billing-review/")
+    page.get_by_role("button", name="Preview the whole company").click()
+    expect(page.get_by_role("heading", name="What a sync would change now")).to_be_visible()
+    rows = page.locator("[data-sync-preview] tbody tr")
+    expect(rows).to_have_count(2)
+    # Largest monthly impact first: the drop to zero (−48 × 45.00).
+    expect(rows.first).to_contain_text("Managed Workstations")
+    expect(rows.first).to_contain_text("-2,160.00")
+    page.get_by_label("Sort by").select_option("service")
+    page.get_by_label("Show").select_option("applied")
+    page.get_by_role("button", name="Show", exact=True).click()
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("Managed Servers")
+    page.get_by_label("Show").select_option("")
+    page.get_by_role("button", name="Show", exact=True).click()
+    expect(rows).to_have_count(2)
+    page.screenshot(path=str(shots / "sync-preview-company.png"), full_page=True)
+    assert _units(services) == before
+    assert not HeldChange.objects.filter(service__in=services.values()).exists()
+
+    # While it runs, the page shows the progress (and reloads itself).
+    preview = SyncPreview.objects.get()
+    SyncPreview.objects.filter(pk=preview.pk).update(
+        status="running", services_done=1200, services_total=4800, rows=[]
+    )
+    page.goto(f"{live_server.url}/finance/billing-review/preview/{preview.pk}/")
+    expect(page.get_by_role("status")).to_contain_text("1200 of 4800 services (25 %)")
+    page.screenshot(path=str(shots / "sync-preview-progress.png"), full_page=True)

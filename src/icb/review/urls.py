@@ -7,6 +7,16 @@ urlpatterns = [
     path("finance/billing-review/", views.review_page, name="page"),
     path("finance/billing-review/bulk/", views.bulk, name="bulk"),
     path("finance/billing-review/preview/", preview_views.preview, name="preview"),
+    path(
+        "finance/billing-review/preview/company/",
+        preview_views.start_company,
+        name="start_company_preview",
+    ),
+    path(
+        "finance/billing-review/preview/<int:preview_id>/",
+        preview_views.company_preview,
+        name="company_preview",
+    ),
     *(
         path(
             f"finance/billing-review/<int:held_id>/{action}/",
