@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 
 from icb.billing_sync.models import HeldChange, SyncPreview
 from icb.billing_sync.services import enable_icb, sync_now
+from icb.billing_sync.tasks import preview_company_task
 from icb.contracts.models import Service
 from icb.hub.models import Organization
 from tests.clients import login
@@ -103,8 +104,9 @@ def test_preview_on_a_service_and_on_its_account(page, live_server, hub, shots):
     assert not HeldChange.objects.filter(service__in=services.values()).exists()
 
 
-def test_preview_the_whole_company_on_the_review_page(page, live_server, hub, shots, settings):
-    settings.CELERY_TASK_ALWAYS_EAGER = True  # the task runs in the request (no worker)
+def test_preview_the_whole_company_on_the_review_page(page, live_server, hub, shots, monkeypatch):
+    # The task runs in the request, by Celery itself (eagerly: no worker needed).
+    monkeypatch.setitem(preview_company_task.app.conf, "task_always_eager", True)
     account, services = _world(hub)
     before = _units(services)
     login(page, live_server, "finance@acme.test", PASSWORD)

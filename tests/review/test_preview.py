@@ -8,11 +8,12 @@ from decimal import Decimal
 import pytest
 from django.apps import apps
 from django.core import serializers
-from django.test import Client, override_settings
+from django.test import Client
 
 from icb.billing_sync.models import HeldChange
 from icb.billing_sync.preview import preview_services
 from icb.billing_sync.services import enable_icb, sync_now
+from icb.billing_sync.tasks import preview_company_task
 from icb.contracts.models import Service
 from icb.review import services as review_services
 from tests.clients import Api
@@ -185,7 +186,7 @@ def test_read_only_users_may_preview(world, company):
 
 
 def test_the_company_preview_runs_in_the_background_and_pages_its_rows(
-    api, world, company, admin_user, django_capture_on_commit_callbacks
+    api, world, company, admin_user, django_capture_on_commit_callbacks, monkeypatch
 ):
     from icb.billing_sync.models import SyncPreview
 
@@ -205,8 +206,9 @@ def test_the_company_preview_runs_in_the_background_and_pages_its_rows(
     assert running["items"] == []
     assert not SyncPreview.objects.filter(pk=old.pk).exists()  # old ones cleaned up
     [enqueue] = callbacks
-    with override_settings(CELERY_TASK_ALWAYS_EAGER=True):
-        enqueue()  # the task, run here (eagerly)
+    # The task, run here by Celery itself (eagerly: no worker needed).
+    monkeypatch.setitem(preview_company_task.app.conf, "task_always_eager", True)
+    enqueue()
     done = api.get(f"/sync-previews/{preview_id}", page_size=2).json()
     assert (done["status"], done["services_done"], done["count"], done["pages"]) == (
         "done",
