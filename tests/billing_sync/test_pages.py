@@ -201,3 +201,45 @@ def test_a_nightly_run_lists_what_needs_a_look_and_counts_the_unchanged(
     assert "Moved" in html and "Steady" not in html
     assert "1 service synced with unchanged units is counted above, not listed." in html
     assert '<option value="unchanged"' not in html
+
+
+def test_a_run_page_lists_fifty_changes_with_their_breakdowns(
+    admin_client, contract, connected, orgs, account, admin_user
+):
+    """A night that changed many services is paged 50 a page, each with its breakdown, so
+    the page stays light (every change carries its quantities table)."""
+    from icb.billing_sync.models import SyncRun
+    from icb.contracts.models import ServiceUnitChange
+
+    org = orgs.mapped(account, workstations=3)
+    service = enable_icb(
+        service=make_service(contract, "WS"),
+        actor=admin_user,
+        module="rmm",
+        billing_type="workstations",
+    )
+    run = SyncRun.objects.create(company=account.company, trigger="nightly")
+    detail = {
+        "module": "rmm",
+        "billing_type": "workstations",
+        "quantities": {org.external_id: "3"},
+        "measured_at": {},
+    }
+    ServiceUnitChange.objects.bulk_create(
+        ServiceUnitChange(
+            company=account.company,
+            service=service,
+            old_units=Decimal(n),
+            new_units=Decimal("3"),
+            source="sync",
+            sync_run_id=run.pk,
+            detail=detail,
+        )
+        for n in range(60)
+    )
+    url = reverse("billing_sync:run_detail", args=[run.pk])
+    first = html_of(admin_client.get(url))
+    assert first.count('<tbody class="run-entry">') == 50
+    assert first.count('<details class="breakdown"') == 50
+    last = html_of(admin_client.get(url, {"page": 2}))
+    assert last.count('<tbody class="run-entry">') == 10

@@ -16,7 +16,9 @@ from icb.tenancy.permissions import area_required
 from . import selectors, services
 
 RUNS_PAGE_SIZE = 25
-ITEMS_PAGE_SIZE = 100
+# Each change carries its quantities breakdown (about 2.3 KB of HTML with a few
+# organizations): 50 keep a page near 120 KB, well under the 200 KB a page may weigh.
+ITEMS_PAGE_SIZE = 50
 
 
 def _service(request, contract_id, service_id):
