@@ -26,12 +26,13 @@
 
   // --- a cell: baseline (as saved) and current organizations -----------------------------
 
+  // A chip as the page renders it (mapping/_cell.html): the id, the name, and a status
+  // or removal only when there is one, so the markup stays small.
   function readOrg(li) {
     return {
-      id: li.getAttribute("data-org-id"), name: li.getAttribute("data-org-name"),
-      parent_id: li.getAttribute("data-org-parent") || null,
+      id: li.getAttribute("data-org-id"), name: li.querySelector(".chip-name").textContent,
       status: li.getAttribute("data-org-status") || "active",
-      removed: li.getAttribute("data-org-removed") === "1"
+      removed: li.classList.contains("is-removed")
     };
   }
 
@@ -46,6 +47,9 @@
     var self = this;
     node.querySelectorAll("li[data-org-id]").forEach(function (li) { self.current.push(readOrg(li)); });
     this.baseline = this.current.map(function (o) { return o.id; });
+    // The page sends chips without their remove buttons (they cannot work without this
+    // script anyway); rendering adds them.
+    if (root.canModify && this.current.length) { this.render(); }
   }
 
   Cell.prototype.has = function (id) {
@@ -65,8 +69,7 @@
     if (this.has(org.id)) {
       this.current = this.current.filter(function (o) { return o.id !== org.id; });
     } else {
-      this.current.push({ id: org.id, name: org.name, parent_id: org.parent_id,
-                          status: org.status, removed: org.removed });
+      this.current.push({ id: org.id, name: org.name, status: org.status, removed: org.removed });
     }
     this.render();
     this.root.changed();
@@ -86,9 +89,8 @@
       var cls = "chip" + (org.removed ? " is-removed" : "") +
         (org.status !== "active" ? " is-inactive" : "") +
         (delta.add.indexOf(org.id) >= 0 ? " is-new" : "");
-      var li = el("li", { "class": cls, "data-org-id": org.id, "data-org-name": org.name,
-        "data-org-parent": org.parent_id || "", "data-org-status": org.status,
-        "data-org-removed": org.removed ? "1" : "" });
+      var li = el("li", { "class": cls, "data-org-id": org.id,
+        "data-org-status": org.status !== "active" ? org.status : null });
       li.appendChild(el("span", { "class": "chip-name" }, org.name));
       li.appendChild(document.createTextNode(" "));
       li.appendChild(el("span", { "class": "mono muted" }, org.id));
