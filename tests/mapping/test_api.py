@@ -377,3 +377,34 @@ def test_hostile_input_is_a_4xx_never_a_500(api, orgs, accounts, method, url, bo
         answer = getattr(api, method)(url, body, content_type="application/json")
     assert answer.status_code < 500, answer.content[:300]
     assert Mapping.objects.count() == 0
+
+
+def test_mapping_changes_page_newest_first_to_the_last_page(api, accounts, admin_user, company):
+    """The pages of the change list (read by their ids, then the page's rows) cover every
+    change once, newest first, the ties of one instant in id order, to the last page."""
+    from datetime import UTC, datetime, timedelta
+
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    MappingChange.objects.bulk_create(
+        MappingChange(
+            company=company,
+            account=accounts["harbor" if n % 2 else "cedar"],
+            module_code="rmm",
+            organization_external_id=f"R-{n}",
+            organization_name=f"Org {n}",
+            action="added",
+            user=admin_user,
+            changed_at=start + timedelta(minutes=n // 3),  # three changes an instant
+        )
+        for n in range(25)
+    )
+    pages = [
+        api.get("/api/v1/mapping-changes", {"page": n, "page_size": 10}).json() for n in (1, 2, 3)
+    ]
+    assert [(p["count"], p["page"], p["pages"]) for p in pages] == [(25, n, 3) for n in (1, 2, 3)]
+    listed = [c["organization_id"] for p in pages for c in p["items"]]
+    newest_first = MappingChange.objects.order_by("-changed_at", "-id")
+    assert listed == list(newest_first.values_list("organization_external_id", flat=True))
+    assert pages[2]["items"][-1]["account_name"] == "Cedar Law Partners"  # R-0, the oldest
+    past_the_end = api.get("/api/v1/mapping-changes", {"page": 99, "page_size": 10}).json()
+    assert past_the_end["page"] == 3 and past_the_end["items"] == pages[2]["items"]

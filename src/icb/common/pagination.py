@@ -40,3 +40,13 @@ def paginate(queryset, page, page_size: int = 50) -> Page:
         pages=paginator.num_pages,
         page_size=page_size,
     )
+
+
+def paginate_by_ids(queryset, page, page_size: int = 50) -> Page:
+    """As paginate, for a long list whose order an index holds with the ids: the offset
+    is walked over the ids alone (in the index, not the table, and without the joins of
+    select_related), then only the page's rows are read. The last page of 150,000 rows
+    costs what the first does, give or take a walk along the index."""
+    ids = paginate(queryset.values_list("pk", flat=True), page, page_size)
+    ids.items = list(queryset.filter(pk__in=ids.items))  # the queryset's own order
+    return ids

@@ -8,7 +8,7 @@ from django.conf import settings
 from ninja import Body, Field, Query, Router, Schema
 
 from icb.common.errors import InvalidInput
-from icb.common.pagination import MAX_PAGE_SIZE, paginate
+from icb.common.pagination import MAX_PAGE_SIZE, paginate, paginate_by_ids
 from icb.common.schemas import CursorPage, Id, Page
 from icb.crm.api import AccountRef
 from icb.crm.filters import AccountFilter
@@ -241,7 +241,7 @@ def mapping_changes(
     require(request.user, Area.HUB_SETTINGS, Level.VIEW)
     if account_id is not None:
         account_get(company=request.company, account_id=account_id)
-    result = paginate(
+    result = paginate_by_ids(
         selectors.mapping_changes(company=request.company, account_id=account_id), page, page_size
     )
     names = selectors.module_names(company=request.company)
