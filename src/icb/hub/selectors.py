@@ -3,6 +3,7 @@
 import base64
 import json
 
+from django.db import connection
 from django.db.models import Prefetch, Q
 
 from icb.common.errors import InvalidInput, NotFound
@@ -44,6 +45,32 @@ def _decode_cursor(cursor: str) -> tuple[str, str]:
         ) from None
 
 
+# SQLite's trigram index (migration 0004) matches 3 characters or more. A search matching
+# more organizations than this (in every module) reads them in name order instead,
+# where its first page comes soon.
+_INDEXED_SEARCH_LENGTH = 3
+_INDEXED_SEARCH_MATCHES = 1000
+
+
+def _search_candidates(search: str) -> list[int] | None:
+    """On SQLite, the ids of the organizations (of every company and module) whose name
+    or id contains the search in any case, from the trigram index: the candidates, which
+    the "contains" filter still decides. None where the index does not help: on
+    PostgreSQL (its trigram indexes serve the filter itself), a search too short for the
+    index, or one matching too many organizations to be worth listing."""
+    if connection.vendor != "sqlite" or len(search) < _INDEXED_SEARCH_LENGTH:
+        return None
+    phrase = '"' + search.replace('"', '""') + '"'  # the whole text, as one phrase
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT rowid FROM hub_organization_search WHERE hub_organization_search MATCH %s "
+            "LIMIT %s",
+            [phrase, _INDEXED_SEARCH_MATCHES + 1],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+    return ids if len(ids) <= _INDEXED_SEARCH_MATCHES else None
+
+
 def organization_search(
     *,
     module: Module,
@@ -61,6 +88,9 @@ def organization_search(
         orgs = orgs.filter(removed_at__isnull=True)
     if search:
         orgs = orgs.filter(Q(name__icontains=search) | Q(external_id__icontains=search))
+        candidates = _search_candidates(search)
+        if candidates is not None:
+            orgs = orgs.filter(pk__in=candidates)
     if parent is not None:
         orgs = orgs.filter(parent_external_id=parent)
     if cursor:
