@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.test import Client
 
@@ -138,3 +140,26 @@ def test_times_shown_in_company_time_zone(company):
 
     shown = token.created_at.astimezone(ZoneInfo("Asia/Tokyo")).strftime("%Y-%m-%d %H:%M")
     assert shown in html
+
+
+def _add_users(company, count: int, start: int) -> None:
+    role = Role.objects.get(company=company, name="Read-only")
+    User.objects.bulk_create(
+        User(company=company, role=role, email=f"user{i:04d}@acme.test", password="!")
+        for i in range(start, start + count)
+    )
+
+
+def test_the_users_page_does_not_grow_with_the_number_of_users(admin_client, company):
+    """A page of 50 users, in email order, whatever the company's number of users."""
+    _add_users(company, 59, start=0)  # with the administrator: 60
+    first = admin_client.get("/admin/security/users/").content.decode()
+    _add_users(company, 940, start=59)  # 1,000: admin@, then user0000@ to user0998@
+    assert User.objects.filter(company=company).count() == 1000
+    large = admin_client.get("/admin/security/users/").content.decode()
+    assert abs(len(large) - len(first)) <= 16, (len(first), len(large))
+    assert len(re.findall(r'href="/admin/security/users/\d+/"', large)) == 50
+    assert "Page 1 of 20 · 1000 in all" in large
+    last = admin_client.get("/admin/security/users/", {"page": 20}).content.decode()
+    assert "user0949@acme.test" in last and "user0998@acme.test" in last
+    assert "user0000@acme.test" not in last and "user0000@acme.test" in large

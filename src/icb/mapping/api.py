@@ -8,7 +8,7 @@ from django.conf import settings
 from ninja import Body, Field, Query, Router, Schema
 
 from icb.common.errors import InvalidInput
-from icb.common.pagination import MAX_PAGE_SIZE, paginate, paginate_by_ids
+from icb.common.pagination import MAX_PAGE_SIZE, paginate_by_ids
 from icb.common.schemas import CursorPage, Id, Page
 from icb.crm.api import AccountRef
 from icb.crm.filters import AccountFilter

@@ -6,11 +6,14 @@ from django.shortcuts import redirect, render
 
 from icb.common.errors import ServiceError
 from icb.common.forms import apply_errors, make_read_only
+from icb.common.pagination import paginate
 
 from . import selectors, services
 from .forms import ApiTokenForm, RoleForm, UserCreateForm, UserEditForm
 from .models import Area, Level
 from .permissions import allows, area_required
+
+USERS_PAGE_SIZE = 50
 
 
 def _can_modify(request) -> bool:
@@ -65,7 +68,12 @@ def role_edit(request, role_id=None):
 
 @area_required(Area.SECURITY)
 def user_list(request):
-    users = selectors.user_list(company=request.company)
+    # A page at a time: a company's users grow, and the page must not grow with them.
+    users = paginate(
+        selectors.user_list(company=request.company).order_by("email", "id"),
+        request.GET.get("page"),
+        USERS_PAGE_SIZE,
+    )
     form = UserCreateForm(request.POST or None, company=request.company)
     if request.method == "POST" and form.is_valid():
         try:
@@ -81,7 +89,7 @@ def user_list(request):
         request,
         "tenancy/user_list.html",
         {
-            "users": users,
+            "page": users,
             "form": form,
             "can_modify": _can_modify(request),
             "show_form": request.method == "POST",
