@@ -114,8 +114,10 @@ def main() -> None:
             company, module, ((accounts[n // 2], org_id) for n, org_id in enumerate(org_ids))
         )
     with connection.cursor() as cursor:
-        if connection.vendor == "sqlite":
-            cursor.execute("ANALYZE")
+        # What autovacuum does after a bulk load: without the statistics PostgreSQL plans
+        # the search as if the tables were empty (a scan of the module, 60 ms, instead of
+        # its trigram indexes, 5 ms).
+        cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
     print(
         f"data: {args.accounts} accounts, {args.organizations} organizations x "
         f"{len(modules)} modules, {Mapping.objects.count()} mappings "
