@@ -83,3 +83,12 @@ def test_the_sqlite_index_and_its_triggers_are_there():
         "hub_organization_search_insert",
         "hub_organization_search_update",
     ]
+
+
+@pytest.mark.parametrize(
+    "search", ['"""', '"a"b', "***", "NEAR(x y)", "^abc", "a'b c", "OR AND NOT", "\x01\x02\x03"]
+)
+def test_query_syntax_in_a_search_is_text(rmm, search):
+    make_org(rmm, "R-1", f"Odd {search} Name")
+    make_org(rmm, "R-2", "Plain")
+    assert found(rmm, search) == ["R-1"]

@@ -1,7 +1,6 @@
 """On PostgreSQL, trigram indexes make the organization search (a case-insensitive
 "contains" on name or id, as Django's icontains writes it: UPPER(col) LIKE UPPER(%s))
-fast at 100,000 organizations per module. SQLite has no such index; it needs none
-at that size (see docs/performance.md)."""
+fast at 100,000 organizations per module. SQLite's index is 0004 (FTS5, trigram)."""
 
 from django.db import migrations
 
