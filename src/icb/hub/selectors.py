@@ -49,7 +49,7 @@ def _decode_cursor(cursor: str) -> tuple[str, str]:
 # more organizations than this (in every module) reads them in name order instead,
 # where its first page comes soon.
 _INDEXED_SEARCH_LENGTH = 3
-_INDEXED_SEARCH_MATCHES = 1000
+_INDEXED_SEARCH_MATCHES = 5000
 
 
 def _search_candidates(search: str) -> list[int] | None:
