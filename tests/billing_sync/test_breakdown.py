@@ -352,3 +352,24 @@ def test_a_failed_service_of_a_run_has_no_breakdown(admin_client, company, contr
         breakdowns_in(html_of(admin_client.get(reverse("billing_sync:run_detail", args=[run.pk]))))
         == []
     )
+
+
+def test_the_same_organization_id_in_two_modules_is_named_from_its_own(
+    company, contract, directory
+):
+    """The directory is read by module: an id the hub gives in two modules is named from
+    the change's module; a module without billing types still names its organizations."""
+    backup = make_module(company, "backup", "Backup")
+    make_org(directory, "7", "Harbor (RMM)")
+    make_org(backup, "7", "Harbor (Backup)")
+    service = make_service(contract)
+    run = SyncRun.objects.create(company=company, trigger="nightly")
+    rmm_change = _sync_change(service, run, {"7": "2"})
+    backup_change = _sync_change(service, run, {"7": "5"})
+    backup_change.detail = {**backup_change.detail, "module": "backup"}
+    backup_change.save()
+    found = sync_breakdowns(company=company, changes=[rmm_change, backup_change])
+    assert [line.name for line in found[rmm_change.pk].organizations] == ["Harbor (RMM)"]
+    assert [line.name for line in found[backup_change.pk].organizations] == ["Harbor (Backup)"]
+    assert found[rmm_change.pk].module_name == "RMM"
+    assert found[backup_change.pk].module_name == "Backup"
