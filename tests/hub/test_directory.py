@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.test import Client
 
@@ -114,3 +116,17 @@ def test_hub_state_api(connected, admin_client):
     assert state["connected"] is True and state["hub_name"] == "Integration Hub"
     assert state["last_directory_refresh"] and state["connected_by"] == "admin@acme.test"
     assert admin_client.post("/api/v1/hub/disconnect").json()["connected"] is False
+
+
+def test_the_hub_page_counts_each_modules_present_and_removed_organizations(
+    connected, company, admin_client
+):
+    rmm = Module.objects.get(company=company, code="rmm")
+    present = Organization.objects.filter(module=rmm, removed_at__isnull=True).count()
+    two = list(Organization.objects.filter(module=rmm).values_list("pk", flat=True)[:2])
+    Organization.objects.filter(pk__in=two).update(removed_at="2026-03-01T00:00:00Z")
+    html = admin_client.get("/admin/integrations/hub/").content.decode()
+    row = re.search(r"<tr>(?:(?!</tr>).)*>rmm</span>(?:(?!</tr>).)*</tr>", html, re.S)
+    assert row, "no rmm row"
+    cell = re.findall(r'<td class="num">(.*?)</td>', row.group(0), re.S)[-1]
+    assert " ".join(re.sub(r"<[^>]+>", " ", cell).split()) == f"{present - 2} 2 removed"
