@@ -4,7 +4,8 @@ Builds a company with 20,000 accounts (one contract each), 3 modules with 50,000
 organizations each (150,000, every one mapped, its mapping's change recorded), one ICB
 service per account and module (60,000) and a year of nightly sync history (a run a
 night, 1 in 30 services changing units each night with its history row, a few
-failures), with bulk inserts, on the database of DATABASE_URL (a fresh SQLite file by
+failures, a webhook delivery), with bulk inserts, on the database of DATABASE_URL (a
+fresh SQLite file by
 default; give an empty PostgreSQL database to measure PostgreSQL).
 
 Then it walks every page URL and every GET route of the API, as the route tests do,
@@ -120,6 +121,7 @@ def build(args):
     from icb.hub.crypto import encrypt
     from icb.hub.models import HubConnection, Organization
     from icb.mapping.models import MappingChange
+    from icb.notify.models import DeliveryAttempt, WebhookDelivery, WebhookEndpoint
     from icb.tenancy.models import Role, User
 
     started = time.perf_counter()
@@ -272,6 +274,39 @@ def build(args):
                 for k in range(failures)
             ],
         )
+    # A webhook that took each night's run: its page lists the latest deliveries.
+    webhook = WebhookEndpoint.objects.create(
+        company=company,
+        url="https://hooks.bench.test/icb",
+        event_types=["sync_run.finished"],
+        secret_encrypted=encrypt("whsec_bench"),
+        created_by=admin,
+    )
+    deliveries = WebhookDelivery.objects.bulk_create(
+        WebhookDelivery(
+            company=company,
+            endpoint=webhook,
+            message_id=f"msg_{run.pk}",
+            event_type="sync_run.finished",
+            body=json.dumps({"type": "sync_run.finished", "data": {"run_id": run.pk}}),
+            status="delivered",
+            attempts=1,
+            created_at=run.finished_at,
+            finished_at=run.finished_at,
+        )
+        for run in runs
+    )
+    DeliveryAttempt.objects.bulk_create(
+        DeliveryAttempt(
+            company=company,
+            delivery=delivery,
+            number=1,
+            attempted_at=delivery.created_at,
+            status_code=200,
+            duration_ms=80,
+        )
+        for delivery in deliveries
+    )
     with connection.cursor() as cursor:
         # What autovacuum does after a bulk load (PostgreSQL 13 and later vacuums a table
         # after many inserts too, which lets index-only scans skip the table); on SQLite
@@ -293,6 +328,7 @@ def build(args):
         "run_id": runs[-1].pk,
         "role_id": member.role_id,
         "user_id": member.pk,
+        "webhook_id": webhook.pk,
         "code": "rmm",
         # a name search matching a handful of accounts: "Customer 0123" → 01230–01239
         "name": account.name[:-1],
