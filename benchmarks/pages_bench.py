@@ -5,8 +5,7 @@ organizations each (150,000, every one mapped, its mapping's change recorded), o
 service per account and module (60,000) and a year of nightly sync history (a run a
 night, 1 in 30 services changing units each night with its history row, a few
 failures, a webhook delivery), with bulk inserts, on the database of DATABASE_URL (a
-fresh SQLite file by
-default; give an empty PostgreSQL database to measure PostgreSQL).
+fresh SQLite file by default; give an empty PostgreSQL database to measure PostgreSQL).
 
 Then it walks every page URL and every GET route of the API, as the route tests do,
 fills their ids from the data, and requests each as a logged-in administrator through
