@@ -289,3 +289,20 @@ def test_picker_lists_children_under_parents_with_the_account_they_are_mapped_to
     assert [(i["id"], i["depth"]) for i in items] == [("R-100", 0), ("R-102", 1)]
     items, _ = selectors.organization_options(module=orgs["harbor"].module, search="R-100")
     assert [i["id"] for i in items] == ["R-100", "R-101", "R-102"]
+
+
+def test_modules_past_the_counted_mappings_rank_as_equals(
+    admin_user, company, modules, monkeypatch
+):
+    """Mappings are counted up to MAPPINGS_COUNTED a module (the page asks on every
+    view); modules past it tie, and the usual order decides: docs before phish."""
+    monkeypatch.setattr(selectors, "MAPPINGS_COUNTED", 2)
+    account = make_account(company, "Harbor Dental Group", "HARBOR")
+    for i in range(3):
+        make_mapping(account, make_org(modules["phish"], f"P-{i}", f"Phish {i}"))
+    for i in range(2):
+        make_mapping(account, make_org(modules["docs"], f"D-{i}", f"Docs {i}"))
+    make_mapping(account, make_org(modules["backup"], "B-1", "Backup 1"))
+    all_modules = selectors.mapping_modules(company=company)
+    columns = selectors.chosen_columns(user=admin_user, modules=all_modules)
+    assert [m.code for m in columns] == ["docs", "phish", "backup"]

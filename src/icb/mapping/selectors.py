@@ -1,7 +1,9 @@
 """Reading mappings: the grid of the mapping page, one account's mappings, the picker's
 organizations (with the account each one is mapped to), and the change history."""
 
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db import connection
+from django.db.models import Q, QuerySet
+from django.db.models.expressions import RawSQL
 
 from icb.common.pagination import Page, paginate
 from icb.crm.models import Account
@@ -13,6 +15,7 @@ from icb.tenancy.models import Company, User
 from .models import DefaultMappingColumns, Mapping, MappingChange, MappingColumns
 
 MAX_COLUMNS = 3
+MAPPINGS_COUNTED = 1000  # per module, to rank the default columns
 GRID_PAGE_SIZE = 50
 # On a fresh install (nothing mapped yet) the columns an MSP maps first: RMM, backup,
 # documentation (by their usual module codes), then the others by name.
@@ -62,21 +65,23 @@ def company_default_codes(*, company: Company) -> list[str]:
 
 
 def most_mapped_columns(*, company: Company, modules: list[Module]) -> list[Module]:
-    """The three modules with the most mappings; ties (a fresh install: all at zero) go
-    to RMM, backup and documentation first, then by name."""
-    # Counted per module from the module index (a covering read of its entries), not
-    # grouped over the company's mappings (a scan of them all: 3 to 10x slower).
-    per_module = (
-        Mapping.objects.filter(module=OuterRef("pk"))
-        .order_by()
-        .values("module")
-        .annotate(n=Count("*"))
-        .values("n")
+    """The three modules with the most mappings, counted up to MAPPINGS_COUNTED each (a
+    module past it is fully in use); ties (a fresh install: all at zero) go to RMM,
+    backup and documentation first, then by name."""
+    # Each module's first entries of the module index, not all of them: the mapping page
+    # asks on every view, and must not slow down as the mappings grow (a count of all
+    # 150,000 took 15 to 40 ms).
+    quote = connection.ops.quote_name
+    mapping_table, module_table = quote(Mapping._meta.db_table), quote(Module._meta.db_table)
+    first_mappings = RawSQL(  # noqa: S611 (table names from the models, the cap a parameter)
+        f"SELECT COUNT(*) FROM (SELECT 1 FROM {mapping_table} counted "  # noqa: S608
+        f"WHERE counted.module_id = {module_table}.id LIMIT %s) first_mappings",
+        [MAPPINGS_COUNTED],
     )
     counts = dict(
         Module.objects.for_company(company)
         .filter(pk__in=[m.pk for m in modules])
-        .annotate(n=Subquery(per_module))
+        .annotate(n=first_mappings)
         .order_by()
         .values_list("pk", "n")
     )
