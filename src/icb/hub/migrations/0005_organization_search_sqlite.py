@@ -50,5 +50,5 @@ def drop(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("hub", "0003_connection_state")]
+    dependencies = [("hub", "0004_organization_appeared_at")]
     operations = [migrations.RunPython(create, drop)]
