@@ -71,7 +71,7 @@ def test_a_search_matching_more_than_the_index_lists_reads_in_name_order(rmm, mo
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="the SQLite index")
 def test_the_sqlite_index_and_its_triggers_are_there():
     """Django rebuilds a SQLite table to alter a column, which drops its triggers: a
-    migration doing so to hub_organization must recreate them (see hub migration 0005)."""
+    migration doing so to hub_organization must recreate them (see hub migration 0006)."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = %s",

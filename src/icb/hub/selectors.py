@@ -45,7 +45,7 @@ def _decode_cursor(cursor: str) -> tuple[str, str]:
         ) from None
 
 
-# SQLite's trigram index (migration 0005) matches 3 characters or more. A search matching
+# SQLite's trigram index (migration 0006) matches 3 characters or more. A search matching
 # more organizations than this (in every module) reads them in name order instead,
 # where its first page comes soon.
 _INDEXED_SEARCH_LENGTH = 3

@@ -1,6 +1,6 @@
 """On PostgreSQL, trigram indexes make the organization search (a case-insensitive
 "contains" on name or id, as Django's icontains writes it: UPPER(col) LIKE UPPER(%s))
-fast at 100,000 organizations per module. SQLite's index is 0005 (FTS5, trigram)."""
+fast at 100,000 organizations per module. SQLite's index is 0006 (FTS5, trigram)."""
 
 from django.db import migrations
 

@@ -50,5 +50,5 @@ def drop(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("hub", "0004_organization_appeared_at")]
+    dependencies = [("hub", "0005_module_revenue_account_code")]
     operations = [migrations.RunPython(create, drop)]
