@@ -118,7 +118,7 @@ def make_icb_services(
 ) -> None:
     """One ICB service per contract and module (`kinds`: {module code: billing type}), in
     the contracts' order then the modules'; `fields` set on every one (next_sync_at,
-    units…; 0 units at 5.00 unless given)."""
+    units…; 0 units at 5.00 from the contract's start unless given)."""
     Service.objects.bulk_create(
         [
             Service(
@@ -128,7 +128,12 @@ def make_icb_services(
                 billing_mode="icb",
                 icb_module_id=kind.module_id,
                 icb_billing_type=kind,
-                **{"unit_price": Decimal("5.00"), "units": Decimal("0"), **fields},
+                **{
+                    "unit_price": Decimal("5.00"),
+                    "units": Decimal("0"),
+                    "start_date": contract.start_date,
+                    **fields,
+                },
             )
             for contract in contracts
             for code, kind in kinds.items()

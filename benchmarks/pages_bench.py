@@ -114,7 +114,7 @@ def build(args):
     from django.utils import timezone
 
     from icb.billing_sync.bulk import insert_rows
-    from icb.billing_sync.models import SyncRun, SyncRunItem
+    from icb.billing_sync.models import HeldChange, SyncRun, SyncRunItem
     from icb.billing_sync.write import HISTORY_FIELDS, ITEM_FIELDS
     from icb.contracts.models import Service, ServiceUnitChange
     from icb.hub.crypto import encrypt
@@ -273,6 +273,16 @@ def build(args):
                 for k in range(failures)
             ],
         )
+    # A change the last night held for review (its page and API; the review's own lists
+    # are measured by its authors).
+    held = HeldChange.objects.create(
+        company=company,
+        service_id=services[0][0],
+        current_units=Decimal("3"),
+        proposed_units=Decimal("0"),
+        rule="drop_to_zero",
+        sync_run_id=runs[-1].pk,
+    )
     # A webhook that took each night's run: its page lists the latest deliveries.
     webhook = WebhookEndpoint.objects.create(
         company=company,
@@ -328,6 +338,7 @@ def build(args):
         "role_id": member.role_id,
         "user_id": member.pk,
         "webhook_id": webhook.pk,
+        "held_id": held.pk,
         "code": "rmm",
         # a name search matching a handful of accounts: "Customer 0123" → 01230–01239
         "name": account.name[:-1],
