@@ -234,6 +234,7 @@ def test_a_run_page_lists_fifty_changes_with_their_breakdowns(
             source="sync",
             sync_run_id=run.pk,
             detail=detail,
+            effective_date=service.start_date,
         )
         for n in range(60)
     )
