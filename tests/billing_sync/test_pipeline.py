@@ -20,10 +20,12 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def three_batches(company, orgs, monkeypatch):
+def three_batches(company, orgs, monkeypatch, settings):
     """Three accounts, each with one mapped organization and two ICB services; batches
-    of two services, so each account's services are one batch of one group task."""
+    of two services, so each account's services are one batch of one group task (one
+    worker: the three batches in one group task)."""
     monkeypatch.setattr(dispatch, "BATCH_SIZE", 2)
+    settings.ICB_SYNC_WORKERS = 1
     world = []
     for i, quantity in enumerate((3, 5, 8)):
         account = make_account(company, f"Customer {i}", f"C{i}")

@@ -158,9 +158,11 @@ def test_dispatch_claims_due_services_once_and_groups_by_module(
     claimed = sorted(i for task in tasks for i in task.service_ids)
     assert claimed == sorted([s.pk for s in rmm] + [servers.pk, backup.pk])
     assert later.pk not in claimed and manual.pk not in claimed
-    # rmm: 4 services in batches of 3 and 1, synced by one task; backup: one batch of 1.
-    assert sorted([len(b.service_ids) for b in task.batches] for task in tasks) == [[1], [3, 1]]
-    assert len({b.claim_token for task in tasks for b in task.batches}) == 3
+    # rmm: 4 services in batches of 3 and 1; backup: one batch of 1; one claim token.
+    batches = [b for task in tasks for b in task.batches]
+    assert sorted(len(b.service_ids) for b in batches) == [1, 1, 3]
+    assert {b.module_id for b in batches if len(b.service_ids) == 3} == {rmm[0].icb_module_id}
+    assert len({b.claim_token for b in batches}) == 1
     [run] = SyncRun.objects.all()
     assert (run.trigger, run.batches_total) == ("nightly", 3)
 

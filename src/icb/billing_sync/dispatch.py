@@ -1,7 +1,7 @@
-"""Stage 1 of the sync engine: the dispatcher. It finds the due ICB services, cuts them
-into batches, claims each batch and records one run per company; the caller (the beat
-task in tasks.py) hands the group tasks to the workers. A manual sync claims its one
-service here too. Words as in the glossary of docs/architecture.md.
+"""Stage 1 of the sync engine: the dispatcher. It claims the due ICB services, cuts them
+into batches, shares the batches among group tasks and records one run per company; the
+caller (the beat task in tasks.py) hands the group tasks to the workers. A manual sync
+claims its one service here too. Words as in the glossary of docs/architecture.md.
 
     dispatch_due(now)          -> the group tasks to run, [GroupTask(run id, batches)]
                                   (first closing the runs whose claims expired)
@@ -16,6 +16,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.conf import settings
+from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -34,15 +36,15 @@ CLAIM_TTL = timedelta(minutes=30)
 # request ended abruptly leaves the service free again soon.
 MANUAL_CLAIM_TTL = timedelta(minutes=5)
 BATCH_SIZE = 2000
-# Batches of one group task: it reads the hub for the next batch while it writes the
-# current one; more services per company and module make more group tasks.
-BATCHES_PER_GROUP = 5
+# At most, the batches of one group task (see group_size): 100,000 services.
+BATCHES_PER_GROUP = 50
 
 
 @dataclass
 class Batch:
-    """At most BATCH_SIZE services of one company and module with consecutive ids,
-    claimed with their own token: the unit of one hub read and one transaction."""
+    """At most BATCH_SIZE services of one company and module, consecutive among those
+    claimed (with the dispatch's token): the unit of one hub read and one transaction.
+    Its id range, company and module tell its services from the other batches'."""
 
     claim_token: str
     module_id: int | None
@@ -79,8 +81,8 @@ class Batch:
 
 @dataclass
 class GroupTask:
-    """One group task: up to BATCHES_PER_GROUP consecutive batches of one company and
-    module, reported to one run."""
+    """One group task: up to BATCHES_PER_GROUP consecutive batches of one company (its
+    modules one after the other), reported to one run."""
 
     run_id: int
     batches: list[Batch]
@@ -120,88 +122,112 @@ def close_interrupted(now: datetime) -> int:
     )
 
 
-def dispatch_due(now: datetime | None = None) -> list[GroupTask]:
+def dispatch_due(now: datetime | None = None, workers: int | None = None) -> list[GroupTask]:
     """Claim every due ICB service and answer the group tasks that sync them: per
-    (company, module), batches of at most BATCH_SIZE, at most BATCHES_PER_GROUP batches
-    per group task, one run per company. Each batch is claimed with one conditional
-    UPDATE that repeats the due condition, so a service claimed meanwhile by another
-    dispatcher (and not expired) is never claimed twice. Overdue services (after
-    downtime) are simply due; those of a company whose hub connection is broken wait
-    for its reconnect. Runs whose claims expired unfinished are closed first."""
+    (company, module), batches of at most BATCH_SIZE; each company's batches shared
+    among `workers` group tasks (default: settings.ICB_SYNC_WORKERS, see group_size);
+    one run per company. The claim is one conditional UPDATE that repeats the due
+    condition (claim_due), so a service claimed meanwhile by another dispatcher (and not
+    expired) is never claimed twice. Overdue services (after downtime) are simply due;
+    those of a company whose hub connection is broken wait for its reconnect. Runs whose
+    claims expired unfinished are closed first."""
     now = now or timezone.now()
     interrupted = close_interrupted(now)
     if interrupted:
         log.warning(
             "Dispatch: %d sync runs closed as interrupted (their claims expired)", interrupted
         )
+    token, claimed = claim_due(now)
+    by_company: dict[int, dict[int | None, list[int]]] = defaultdict(lambda: defaultdict(list))
+    retrying: dict[int, bool] = {}
+    module_id: int | None
+    for service_id, company_id, module_id, retries in claimed:
+        by_company[company_id][module_id].append(service_id)
+        retrying[company_id] = retrying.get(company_id, True) and retries > 0
+    batches_of: dict[int, list[Batch]] = {}
+    for company_id, modules in sorted(by_company.items(), key=lambda item: item[0]):
+        batches_of[company_id] = []
+        for module_id, ids in sorted(modules.items(), key=lambda item: item[0] or 0):
+            ids.sort()
+            batches_of[company_id] += [
+                Batch(token, module_id, chunk[0], chunk[-1], chunk)
+                for chunk in (ids[i : i + BATCH_SIZE] for i in range(0, len(ids), BATCH_SIZE))
+            ]
+    size = group_size(
+        sum(len(batches) for batches in batches_of.values()),
+        workers or settings.ICB_SYNC_WORKERS,
+    )
+    tasks: list[GroupTask] = []
+    for company_id, batches in batches_of.items():
+        run = SyncRun.objects.create(
+            company_id=company_id,
+            started_at=now,
+            batches_total=len(batches),
+            trigger=SyncTrigger.RETRY if retrying[company_id] else SyncTrigger.NIGHTLY,
+        )
+        tasks += [GroupTask(run.pk, batches[i : i + size]) for i in range(0, len(batches), size)]
+    # Every minute: a line when something was claimed, otherwise only at debug level.
+    log.log(
+        logging.INFO if claimed else logging.DEBUG,
+        "Dispatch: %d due services claimed in %d batches, %d group tasks, %d runs",
+        len(claimed),
+        sum(len(task.batches) for task in tasks),
+        len(tasks),
+        len(batches_of),
+    )
+    return tasks
+
+
+def group_size(batches: int, workers: int) -> int:
+    """Batches per group task: the night's batches shared evenly among the workers (a
+    group task reads the hub for its next batch while it writes the current one, so
+    fewer, longer tasks wait less for the hub), at most BATCHES_PER_GROUP (more
+    workers than expected still find tasks to take)."""
+    return max(1, min(BATCHES_PER_GROUP, -(-batches // max(1, workers))))
+
+
+def claim_due(now: datetime) -> tuple[str, list[tuple[int, int, int | None, int]]]:
+    """Claim every due service (less those of companies whose hub connection is broken)
+    with one token, in one UPDATE over the due index; answers the token and the claimed
+    services as (id, company id, module id, retries). The UPDATE re-checks the due
+    condition on each row it writes, so of two dispatchers at once each service goes to
+    one. One statement whatever the number of services: it answers the claimed rows
+    itself (RETURNING) where the database can."""
     # A company whose hub connection is broken is left alone until it is reconnected
     # (its services stay due): the hub would refuse every read.
     broken = list(
         HubConnection.objects.filter(state=HubState.BROKEN).values_list("company_id", flat=True)
     )
-    services = Service.objects.filter(_due(now))
+    due = Service.objects.filter(_due(now))
     if broken:
-        services = services.exclude(company_id__in=broken)
-    due = services.order_by("company_id", "icb_module_id", "id").values_list(
-        "id", "company_id", "icb_module_id", "sync_retry_count"
+        due = due.exclude(company_id__in=broken)
+    token = new_token()
+    until = now + CLAIM_TTL
+    fields = ("id", "company_id", "icb_module_id", "sync_retry_count")
+    if not can_return_rows():
+        due.update(sync_claim_token=token, sync_claimed_until=until)
+        claimed = Service.objects.filter(billing_mode=BillingMode.ICB, sync_claim_token=token)
+        return token, list(claimed.values_list(*fields))
+    compiler = due.query.get_compiler(using=due.db)
+    where, params = compiler.compile(due.query.where)
+    quote = connection.ops.quote_name
+    column = {f: quote(Service._meta.get_field(f).column) for f in (*fields, "sync_claim_token")}
+    column["sync_claimed_until"] = quote(Service._meta.get_field("sync_claimed_until").column)
+    sql = (
+        f"UPDATE {quote(Service._meta.db_table)} "  # noqa: S608 (quoted names, placeholders)
+        f"SET {column['sync_claim_token']} = %s, {column['sync_claimed_until']} = %s "
+        f"WHERE {where} RETURNING {', '.join(column[f] for f in fields)}"
     )
-    by_company: dict[int, dict[int | None, list[int]]] = defaultdict(lambda: defaultdict(list))
-    retrying: dict[int, bool] = {}
-    module_id: int | None
-    for service_id, company_id, module_id, retries in due:
-        by_company[company_id][module_id].append(service_id)
-        retrying[company_id] = retrying.get(company_id, True) and retries > 0
-    tasks: list[GroupTask] = []
-    claimed_services = runs = 0
-    for company_id, modules in by_company.items():
-        claimed: dict[int | None, list[Batch]] = {}
-        for module_id, ids in modules.items():
-            batches = []
-            for i in range(0, len(ids), BATCH_SIZE):
-                batch, taken = _claim(now, company_id, module_id, ids[i : i + BATCH_SIZE])
-                if taken:
-                    batches.append(batch)
-                    claimed_services += taken
-            claimed[module_id] = batches
-        total = sum(len(batches) for batches in claimed.values())
-        if not total:
-            continue
-        run = SyncRun.objects.create(
-            company_id=company_id,
-            started_at=now,
-            batches_total=total,
-            trigger=SyncTrigger.RETRY if retrying[company_id] else SyncTrigger.NIGHTLY,
-        )
-        runs += 1
-        tasks += [
-            GroupTask(run.pk, batches[i : i + BATCHES_PER_GROUP])
-            for batches in claimed.values()
-            for i in range(0, len(batches), BATCHES_PER_GROUP)
-        ]
-    # Every minute: a line when something was claimed, otherwise only at debug level.
-    log.log(
-        logging.INFO if runs else logging.DEBUG,
-        "Dispatch: %d due services claimed in %d batches, %d group tasks, %d runs",
-        claimed_services,
-        sum(len(task.batches) for task in tasks),
-        len(tasks),
-        runs,
-    )
-    return tasks
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [token, connection.ops.adapt_datetimefield_value(until), *params])
+        return token, cursor.fetchall()
 
 
-def _claim(
-    now: datetime, company_id: int, module_id: int | None, ids: list[int]
-) -> tuple[Batch, int]:
-    """Claim one batch with its own token; answers it and how many services it took.
-    Its services are consecutive ids of one company and module, so the id range with
-    those two selects them (the database walks the module index within the range; no
-    list of ids to prepare and send)."""
-    batch = Batch(new_token(), module_id, ids[0], ids[-1], ids)
-    taken = Service.objects.filter(
-        _due(now), _module(module_id), company_id=company_id, pk__range=(ids[0], ids[-1])
-    ).update(sync_claim_token=batch.claim_token, sync_claimed_until=now + CLAIM_TTL)
-    return batch, taken
+def can_return_rows() -> bool:
+    """UPDATE … RETURNING: PostgreSQL, and SQLite from 3.35 (Django supports older)."""
+    return connection.vendor == "postgresql" or (
+        connection.vendor == "sqlite" and connection.Database.sqlite_version_info >= (3, 35)
+    )
 
 
 def claim_for_manual_sync(service: Service, *, user: User | None) -> GroupTask:

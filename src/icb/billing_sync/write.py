@@ -8,7 +8,6 @@ statements themselves are in bulk.py.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -91,7 +90,7 @@ def write_batch(run: SyncRun, plan: Plan, now: datetime) -> None:
                         old,
                         outcome,
                         first_sync=sync_status == SyncStatus.NEVER,
-                        detail=lambda o: json.dumps(o.detail(isoformat)),
+                        detail=lambda o: o.detail_json(isoformat),
                         run_id=run.pk,
                         at=at,
                     )
@@ -116,7 +115,7 @@ def write_batch(run: SyncRun, plan: Plan, now: datetime) -> None:
                             UnitChangeSource.SYNC,
                             None,
                             run.pk,
-                            json.dumps(outcome.detail(isoformat)),
+                            outcome.detail_json(isoformat),
                             today,
                         )
                     )
