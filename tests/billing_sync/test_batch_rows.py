@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from icb.billing_sync import bulk
 from icb.billing_sync.compute import Outcome, Plan
 from icb.billing_sync.dispatch import Batch
 from icb.billing_sync.models import SyncRun, SyncRunItem
@@ -39,7 +40,14 @@ def batch_services(contract, company):
     return module, services
 
 
-def test_a_large_batch_stores_exactly_the_rows_it_computed(company, batch_services):
+@pytest.mark.parametrize("joined", [True, False], ids=["units joined", "units by CASE"])
+def test_a_large_batch_stores_exactly_the_rows_it_computed(
+    company, batch_services, joined, monkeypatch
+):
+    """Both ways of writing the changed units: joined with their state in one statement
+    (PostgreSQL, SQLite 3.33+), and one CASE per chunk (older SQLite)."""
+    if not joined:
+        monkeypatch.setattr(bulk, "units_joined", lambda: None)
     module, services = batch_services
     now = timezone.now().replace(microsecond=123456)
     measured = datetime.datetime(2026, 11, 26, 23, 59, 58, 654321, tzinfo=datetime.UTC)

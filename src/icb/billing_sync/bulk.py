@@ -9,7 +9,9 @@ models' metadata and placeholders are formatted into SQL; every value is a param
 from __future__ import annotations
 
 import enum
+import json
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal, NamedTuple, cast
@@ -96,14 +98,17 @@ def store_states(
     """Write the new sync state (and release the claim) and the units of the locked
     services in a few statements. Services whose new state is the same share one UPDATE;
     the largest such set (nearly all of a batch: same status, times and message) is
-    selected as the batch (`claimed`) rather than by its ids. Changed units go in one
-    statement per chunk (Django's bulk_update builds an expression per row and field).
-    `skipped`: locked services that are not this write's (claimed after it planned);
-    `at`: the time of the change, as a database value."""
+    selected as the batch (`claimed`) rather than by its ids. Changed units are joined
+    from one array or JSON value, with their state, in one statement per batch (Django's
+    bulk_update builds an expression per row and field); before SQLite 3.33, one CASE
+    per chunk. `skipped`: locked services that are not this write's (claimed after it
+    planned); `at`: the time of the change, as a database value."""
     written: set[int] = set()
-    if unit_changes and connection.vendor == "postgresql":
-        # Units, state and release in one statement: one new row version per service.
-        _units_and_state_postgresql(unit_changes, states, at)
+    joined = units_joined()
+    if unit_changes and joined:
+        # Units, state and release in one statement: each changed row written once (on
+        # PostgreSQL one new row version per service).
+        joined(unit_changes, states, at)
         written = set(unit_changes)
     by_state: dict[SyncState, list[int]] = defaultdict(list)
     for service_id, state in states.items():
@@ -111,6 +116,8 @@ def store_states(
     largest = max(by_state, key=lambda state: len(by_state[state]), default=None)
     for state, ids in by_state.items():
         values = state.columns()
+        if written.issuperset(ids):  # all changed units, written above (most of a night)
+            continue
         if state == largest:
             # The rows are locked, so the claim holders are exactly the locked services
             # (less those written above, which no longer hold it).
@@ -126,8 +133,18 @@ def store_states(
             Service.objects.filter(pk__in=ids[start : start + ID_CHUNK]).update(
                 sync_claim_token="", sync_claimed_until=None, **values
             )
-    if unit_changes and connection.vendor != "postgresql":
+    if unit_changes and not joined:
         _units_sqlite(sorted(unit_changes.items()), at)
+
+
+def units_joined() -> Callable[[dict[int, Decimal], dict[int, SyncState], Any], None] | None:
+    """The statement that writes changed units with their state, where the database has
+    one: UPDATE … FROM (SQLite from 3.33)."""
+    if connection.vendor == "postgresql":
+        return _units_and_state_postgresql
+    if connection.vendor == "sqlite" and connection.Database.sqlite_version_info >= (3, 33):
+        return _units_and_state_sqlite
+    return None
 
 
 def _column(name: str, model: type[Model] = Service) -> str:
@@ -166,9 +183,42 @@ def _units_and_state_postgresql(
             )
 
 
+def _units_and_state_sqlite(
+    unit_changes: dict[int, Decimal], states: dict[int, SyncState], at: Any
+) -> None:
+    """SQLite 3.33+: changed units joined from one JSON object {id: units} (json_each,
+    one parameter however many rows; SQLite looks each service up by its id), with the
+    services' new sync state and the claim released. Against a CASE per chunk of
+    services and a second UPDATE for their state: half the time of the CASE alone, and
+    each row written once."""
+    table = connection.ops.quote_name(Service._meta.db_table)
+    units_type = cast(Field, Service._meta.get_field("units")).db_type(connection)
+    by_state: dict[SyncState, dict[str, str]] = defaultdict(dict)
+    for service_id, new_units in unit_changes.items():
+        by_state[states[service_id]][str(service_id)] = str(new_units)  # all the same: OK
+    with connection.cursor() as cursor:
+        for state, changed in by_state.items():
+            values = state.columns()
+            assignments = "".join(f", {_column(f)} = %s" for f in values)
+            cursor.execute(
+                f"UPDATE {table} SET {_column('units')} = CAST(v.value AS {units_type}), "  # noqa: S608
+                f"{_column('updated_at')} = %s, {_column('sync_claim_token')} = '', "
+                f"{_column('sync_claimed_until')} = NULL{assignments} "
+                f"FROM json_each(%s) AS v WHERE {table}.{_column('id')} = v.key",
+                [
+                    at,
+                    *(
+                        cast(Field, Service._meta.get_field(f)).get_db_prep_save(v, connection)
+                        for f, v in values.items()
+                    ),
+                    json.dumps(changed),
+                ],
+            )
+
+
 def _units_sqlite(changed: list[tuple[int, Decimal]], at: Any) -> None:
-    """Changed units with one CASE per chunk (UPDATE … FROM needs SQLite 3.33, newer than
-    Django's minimum)."""
+    """Changed units with one CASE per chunk (before SQLite 3.33, which Django still
+    supports: no UPDATE … FROM)."""
     table = connection.ops.quote_name(Service._meta.db_table)
     pk = _column("id")
     with connection.cursor() as cursor:

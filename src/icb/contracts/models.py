@@ -111,7 +111,11 @@ class SyncStatus(models.TextChoices):
 class Service(models.Model):
     """A line of a contract's Billing Information, billed at units × unit price."""
 
-    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="services")
+    # Indexed by (company, contract): a second index on the company alone would be one
+    # more entry to write for each service at every nightly sync.
+    company = models.ForeignKey(
+        Company, on_delete=models.CASCADE, related_name="services", db_index=False
+    )
     contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="services")
     name = models.CharField(max_length=200)
     description = models.CharField(max_length=500, blank=True)
@@ -133,8 +137,14 @@ class Service(models.Model):
     billing_mode = models.CharField(
         max_length=8, choices=BillingMode.choices, default=BillingMode.MANUAL
     )
+    # Indexed by (icb_module, id): see Meta.indexes.
     icb_module = models.ForeignKey(
-        "hub.Module", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        "hub.Module",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     icb_billing_type = models.ForeignKey(
         "hub.BillingType", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -159,6 +169,11 @@ class Service(models.Model):
         indexes = [
             models.Index(fields=["company", "contract"]),
             models.Index(fields=["billing_mode", "next_sync_at"], name="service_sync_due"),
+            # A sync batch is a module's services in an id range (billing_sync.dispatch):
+            # read straight from this index, however many services the module has (a
+            # module index alone made PostgreSQL combine it with the primary key's range,
+            # reading every service of the module for each batch).
+            models.Index(fields=["icb_module", "id"], name="service_module_batch"),
         ]
         constraints = [
             models.CheckConstraint(
