@@ -347,12 +347,13 @@ class Bench:
         step("accounts and contracts")
         mapped = 0
         for code in MODULES:
-            org_ids = (
+            org_ids = list(
                 Organization.objects.filter(module=stored[code])
                 .order_by("id")
                 .values_list("id", flat=True)
             )
-            mapped += map_organizations_fast(
+            mapped += len(org_ids)
+            map_organizations_fast(
                 company,
                 stored[code],
                 ((account_ids[i % len(account_ids)], org_id) for i, org_id in enumerate(org_ids)),
