@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import json
+import sqlite3
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import datetime
@@ -142,7 +143,7 @@ def units_joined() -> Callable[[dict[int, Decimal], dict[int, SyncState], Any], 
     one: UPDATE … FROM (SQLite from 3.33)."""
     if connection.vendor == "postgresql":
         return _units_and_state_postgresql
-    if connection.vendor == "sqlite" and connection.Database.sqlite_version_info >= (3, 33):
+    if connection.vendor == "sqlite" and sqlite3.sqlite_version_info >= (3, 33):
         return _units_and_state_sqlite
     return None
 

@@ -11,14 +11,17 @@ claims its one service here too. Words as in the glossary of docs/architecture.m
 from __future__ import annotations
 
 import logging
+import sqlite3
 import uuid
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import cast
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import Field, Q, QuerySet
 from django.utils import timezone
 
 from icb.contracts.models import BillingMode, Service
@@ -38,6 +41,7 @@ MANUAL_CLAIM_TTL = timedelta(minutes=5)
 BATCH_SIZE = 2000
 # At most, the batches of one group task (see group_size): 100,000 services.
 BATCHES_PER_GROUP = 50
+CLAIM_CHUNK = 10_000  # claimed rows read at a time
 
 
 @dataclass
@@ -137,13 +141,15 @@ def dispatch_due(now: datetime | None = None, workers: int | None = None) -> lis
         log.warning(
             "Dispatch: %d sync runs closed as interrupted (their claims expired)", interrupted
         )
-    token, claimed = claim_due(now)
+    token = new_token()
     by_company: dict[int, dict[int | None, list[int]]] = defaultdict(lambda: defaultdict(list))
     retrying: dict[int, bool] = {}
+    claimed = 0
     module_id: int | None
-    for service_id, company_id, module_id, retries in claimed:
+    for service_id, company_id, module_id, retries in claim_due(now, token):
         by_company[company_id][module_id].append(service_id)
         retrying[company_id] = retrying.get(company_id, True) and retries > 0
+        claimed += 1
     batches_of: dict[int, list[Batch]] = {}
     for company_id, modules in sorted(by_company.items(), key=lambda item: item[0]):
         batches_of[company_id] = []
@@ -170,7 +176,7 @@ def dispatch_due(now: datetime | None = None, workers: int | None = None) -> lis
     log.log(
         logging.INFO if claimed else logging.DEBUG,
         "Dispatch: %d due services claimed in %d batches, %d group tasks, %d runs",
-        len(claimed),
+        claimed,
         sum(len(task.batches) for task in tasks),
         len(tasks),
         len(batches_of),
@@ -186,13 +192,13 @@ def group_size(batches: int, workers: int) -> int:
     return max(1, min(BATCHES_PER_GROUP, -(-batches // max(1, workers))))
 
 
-def claim_due(now: datetime) -> tuple[str, list[tuple[int, int, int | None, int]]]:
+def claim_due(now: datetime, token: str) -> Iterator[tuple[int, int, int | None, int]]:
     """Claim every due service (less those of companies whose hub connection is broken)
-    with one token, in one UPDATE over the due index; answers the token and the claimed
-    services as (id, company id, module id, retries). The UPDATE re-checks the due
-    condition on each row it writes, so of two dispatchers at once each service goes to
-    one. One statement whatever the number of services: it answers the claimed rows
-    itself (RETURNING) where the database can."""
+    with `token`, in one UPDATE over the due index; yields the claimed services as (id,
+    company id, module id, retries), read in chunks (the dispatcher keeps their ids
+    only). The UPDATE re-checks the due condition on each row it writes, so of two
+    dispatchers at once each service goes to one. One statement whatever the number of
+    services: it answers the claimed rows itself (RETURNING) where the database can."""
     # A company whose hub connection is broken is left alone until it is reconnected
     # (its services stay due): the hub would refuse every read.
     broken = list(
@@ -201,18 +207,20 @@ def claim_due(now: datetime) -> tuple[str, list[tuple[int, int, int | None, int]
     due = Service.objects.filter(_due(now))
     if broken:
         due = due.exclude(company_id__in=broken)
-    token = new_token()
     until = now + CLAIM_TTL
     fields = ("id", "company_id", "icb_module_id", "sync_retry_count")
     if not can_return_rows():
         due.update(sync_claim_token=token, sync_claimed_until=until)
         claimed = Service.objects.filter(billing_mode=BillingMode.ICB, sync_claim_token=token)
-        return token, list(claimed.values_list(*fields))
+        yield from claimed.values_list(*fields).iterator(chunk_size=CLAIM_CHUNK)
+        return
     compiler = due.query.get_compiler(using=due.db)
     where, params = compiler.compile(due.query.where)
     quote = connection.ops.quote_name
-    column = {f: quote(Service._meta.get_field(f).column) for f in (*fields, "sync_claim_token")}
-    column["sync_claimed_until"] = quote(Service._meta.get_field("sync_claimed_until").column)
+    column = {
+        f: quote(cast(Field, Service._meta.get_field(f)).column)
+        for f in (*fields, "sync_claim_token", "sync_claimed_until")
+    }
     sql = (
         f"UPDATE {quote(Service._meta.db_table)} "  # noqa: S608 (quoted names, placeholders)
         f"SET {column['sync_claim_token']} = %s, {column['sync_claimed_until']} = %s "
@@ -220,13 +228,14 @@ def claim_due(now: datetime) -> tuple[str, list[tuple[int, int, int | None, int]
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [token, connection.ops.adapt_datetimefield_value(until), *params])
-        return token, cursor.fetchall()
+        while rows := cursor.fetchmany(CLAIM_CHUNK):
+            yield from rows
 
 
 def can_return_rows() -> bool:
     """UPDATE … RETURNING: PostgreSQL, and SQLite from 3.35 (Django supports older)."""
     return connection.vendor == "postgresql" or (
-        connection.vendor == "sqlite" and connection.Database.sqlite_version_info >= (3, 35)
+        connection.vendor == "sqlite" and sqlite3.sqlite_version_info >= (3, 35)
     )
 
 
