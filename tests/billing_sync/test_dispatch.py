@@ -81,6 +81,15 @@ def test_the_setting_sizes_the_group_tasks(due_services, monkeypatch, settings):
     assert len(task.batches) == 4
 
 
+@pytest.mark.parametrize("returning", [True, False])
+def test_the_claimed_rows_are_read_in_chunks(due_services, monkeypatch, returning):
+    monkeypatch.setattr(dispatch, "CLAIM_CHUNK", 7)  # 40 services: 6 chunks
+    if not returning:
+        monkeypatch.setattr(dispatch, "can_return_rows", lambda: False)
+    tasks = dispatch_due(workers=1)
+    assert sorted(_claimed_ids(tasks)) == sorted(s.pk for s in due_services)
+
+
 def test_without_returning_the_claim_reads_its_services_by_token(due_services, monkeypatch):
     """SQLite before 3.35 has no UPDATE … RETURNING: the claim is read back by its token."""
     monkeypatch.setattr(dispatch, "can_return_rows", lambda: False)
