@@ -272,7 +272,7 @@ ICB_PORT = os.environ.get("ICB_PORT", "8000")
 ICB_WEB_WORKERS = os.environ.get("ICB_WEB_WORKERS", "2")
 ICB_WORKER_CONCURRENCY = os.environ.get("ICB_WORKER_CONCURRENCY", "2")
 # Worker processes that run the nightly sync, on all worker machines together: the
-# dispatcher shares each company's batches among that many group tasks.
+# dispatcher shares the night's batches among that many group tasks.
 ICB_SYNC_WORKERS = int(os.environ.get("ICB_SYNC_WORKERS", ICB_WORKER_CONCURRENCY))
 # `icb run` starts the sandbox hub unless this is "0" or ICB_HUB_URL points elsewhere.
 ICB_SANDBOX_HUB = os.environ.get("ICB_SANDBOX_HUB", "1") != "0"

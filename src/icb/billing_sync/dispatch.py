@@ -128,9 +128,9 @@ def close_interrupted(now: datetime) -> int:
 
 def dispatch_due(now: datetime | None = None, workers: int | None = None) -> list[GroupTask]:
     """Claim every due ICB service and answer the group tasks that sync them: per
-    (company, module), batches of at most BATCH_SIZE; each company's batches shared
-    among `workers` group tasks (default: settings.ICB_SYNC_WORKERS, see group_size);
-    one run per company. The claim is one conditional UPDATE that repeats the due
+    (company, module), batches of at most BATCH_SIZE; the night's batches shared among
+    `workers` group tasks (default: settings.ICB_SYNC_WORKERS, see group_size), each of
+    one company; one run per company. The claim is one conditional UPDATE that repeats the due
     condition (claim_due), so a service claimed meanwhile by another dispatcher (and not
     expired) is never claimed twice. Overdue services (after downtime) are simply due;
     those of a company whose hub connection is broken wait for its reconnect. Runs whose
