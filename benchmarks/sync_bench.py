@@ -19,6 +19,7 @@ Each nightly is run twice: every service's units change (a history row each), th
 nothing changes (the usual night).
 
     python benchmarks/sync_bench.py [--services 60000] [--profile]
+        [--policy default|auto|hold_all]  the company's review policy
         [--workers 1,2,4]           also the scaling table: the all-change night with
                                     1, 2, 4 worker processes, CPU seconds per process
         [--databases sqlite,postgresql] [--postgres URL]
@@ -64,6 +65,14 @@ def main() -> None:
         help="mapped organizations per account and module (default 2.5)",
     )
     parser.add_argument("--naive-sample", type=int, default=2_000)
+    parser.add_argument(
+        "--policy",
+        choices=["default", "auto", "hold_all"],
+        default="default",
+        help="the company's review policy: default (drops to zero and drops over half "
+        "held: nothing of this benchmark), auto (every change applied), or hold_all "
+        "(every change held: a held change per service, seen again the next night)",
+    )
     parser.add_argument("--concurrency", type=int, default=2, help="the nightly worker's")
     parser.add_argument(
         "--workers", default="", help="worker processes for the scaling table, e.g. 1,2,4"
@@ -136,7 +145,7 @@ def run_several(args, sizes: list[int]) -> None:
                 env["DATABASE_URL"] = fresh_database(server)
             command = [sys.executable, "-u", __file__, "--services", str(size)]
             command += ["--naive-sample", str(args.naive_sample)]
-            command += ["--concurrency", str(args.concurrency)]
+            command += ["--concurrency", str(args.concurrency), "--policy", args.policy]
             command += ["--organizations-per-service", str(args.organizations_per_service)]
             if args.workers and database == "postgresql" and size == min(sizes):
                 command += ["--workers", args.workers]
@@ -219,7 +228,7 @@ def run_one(args, services: int) -> None:
     engine_name = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
     print(
         f"database: {engine_name}; {accounts:,} accounts, {len(MODULES)} modules, "
-        f"{organizations:,} organizations per module"
+        f"{organizations:,} organizations per module; review policy: {args.policy}"
     )
     # A large hub generates its organizations before it answers (a minute at 1.5 million).
     with start_sandbox(organizations=organizations, timeout=60 + organizations / 5000) as sandbox:
@@ -328,6 +337,10 @@ class Bench:
 
         tokens = self.sandbox.obtain_tokens()
         company = self.company = make_company(time_zone="America/New_York")
+        if self.args.policy != "default":
+            from icb.billing_sync.models import ReviewPolicy
+
+            ReviewPolicy.objects.create(company=company, mode=self.args.policy)
         HubConnection.objects.create(
             company=company,
             access_token_encrypted=encrypt(tokens["access_token"]),

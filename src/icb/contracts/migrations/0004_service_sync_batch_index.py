@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('contracts', '0002_unit_change_sync_run_id_index'),
+        ('contracts', '0003_unit_change_effective_date'),
         ('hub', '0003_connection_state'),
         ('tenancy', '0002_billing_review_area'),
     ]
