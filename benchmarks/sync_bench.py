@@ -429,6 +429,8 @@ class Bench:
             for task in tasks:
                 sync_group(task.run_id, task.batches)
         wall = time.perf_counter() - t0
+        if worker:  # its last task ends, and its database connection with it
+            time.sleep(1)
         cpu = {k: v - cpu_before[k] for k, v in self.cpu(worker).items()}
         requests = self.sandbox.request_counts().get("usage", 0)
         peak = worker.peak_rss_mb() if worker else peak_rss_mb()
