@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('contracts', '0003_unit_change_effective_date'),
+        ('contracts', '0004_billing_settings_and_service_dates'),
         ('hub', '0003_connection_state'),
         ('tenancy', '0002_billing_review_area'),
     ]
