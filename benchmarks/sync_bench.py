@@ -381,7 +381,9 @@ class Bench:
             for code, kind in MODULES.items()
         }
         self.due = now - timedelta(minutes=1)
-        make_icb_services_fast(company, contract_ids, kinds, next_sync_at=self.due)
+        make_icb_services_fast(
+            company, contract_ids, kinds, next_sync_at=self.due, start_date=now.date()
+        )
         step("services")
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
