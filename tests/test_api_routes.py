@@ -2,6 +2,7 @@
 gets exactly what it should, and no route answers 500. A new route fails these tests
 until it is added to the tables below (so nobody forgets its permission)."""
 
+import datetime
 import json
 import re
 
@@ -11,6 +12,7 @@ from django.test import Client
 from icb.api import api
 from icb.billing_sync.models import HeldChange, SyncPreview, SyncRun
 from icb.hub.models import BillingType, Module, Organization
+from icb.invoicing.models import Invoice, InvoiceRun
 from icb.notify.models import WebhookEndpoint
 from icb.tenancy.models import Area
 from tests.factories import make_account, make_contract, make_role, make_service, make_user
@@ -79,6 +81,13 @@ ROUTE_PERMISSIONS = {
     ("PUT", "/review-policy"): ADMIN,  # the policy is the administrators'
     ("POST", "/sync-preview"): (Area.BILLING_REVIEW, "view"),  # it writes nothing
     ("GET", "/sync-previews/{preview_id}"): (Area.BILLING_REVIEW, "view"),
+    ("POST", "/invoice-runs"): (Area.INVOICING, "modify"),
+    ("GET", "/invoice-runs/{invoice_run_id}"): (Area.INVOICING, "view"),
+    ("GET", "/invoices"): (Area.INVOICING, "view"),
+    ("GET", "/invoices/{invoice_id}"): (Area.INVOICING, "view"),
+    ("POST", "/invoices/{invoice_id}/finalize"): (Area.INVOICING, "modify"),
+    ("POST", "/invoices/{invoice_id}/void"): (Area.INVOICING, "modify"),
+    ("POST", "/invoices/{invoice_id}/credit-note"): (Area.INVOICING, "modify"),
 }
 
 # Bodies that would be valid for the caller's own objects, so a 404 can only come from
@@ -122,6 +131,8 @@ BODIES = {
     ("POST", "/held-changes/{held_id}/adjust"): {"units": "4", "note": "route walk"},
     ("POST", "/held-changes/bulk"): {"action": "dismiss", "ids": []},
     ("POST", "/sync-preview"): {"service_id": "{service_id}"},
+    ("POST", "/invoice-runs"): {"period_start": "2026-11-01"},
+    ("POST", "/invoices/{invoice_id}/void"): {"reason": "route walk"},
     ("PUT", "/review-policy"): {
         "mode": "hold_unusual",
         "max_units": None,
@@ -170,7 +181,22 @@ def _world(company):
         rule="drop_to_zero",
         sync_run_id=run.pk,
     )
+    invoice_run, _ = InvoiceRun.objects.get_or_create(
+        company=company,
+        period_start=datetime.date(2026, 10, 1),
+        defaults={"period_end": datetime.date(2026, 10, 31)},
+    )
+    invoice = Invoice.objects.create(
+        company=company,
+        account=account,
+        run=invoice_run,
+        currency="USD",
+        period_start=invoice_run.period_start,
+        period_end=invoice_run.period_end,
+    )
     return {
+        "invoice_run_id": invoice_run.pk,
+        "invoice_id": invoice.pk,
         "held_id": held.pk,
         "account_id": account.pk,
         "contract_id": contract.pk,

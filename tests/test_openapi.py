@@ -1,8 +1,10 @@
 """The OpenAPI document (/api/v1/openapi.json) says what the API answers: one schema per
 name, and every read route's answer matches the schema it publishes."""
 
+import datetime
 import json
 import re
+from decimal import Decimal
 
 import pytest
 from django.test import Client
@@ -12,6 +14,7 @@ from icb.api import api
 from icb.billing_sync.models import HeldChange, SyncPreview, SyncRun, SyncRunItem
 from icb.contracts.models import ServiceUnitChange
 from icb.hub.models import BillingType, Module, Organization
+from icb.invoicing.models import Invoice, InvoiceContract, InvoiceLine, InvoiceRun
 from icb.notify.models import WebhookEndpoint
 from tests.factories import make_account, make_contract, make_mapping, make_service
 
@@ -158,6 +161,7 @@ def world(company, admin_user):
             }
         ],
     )
+    invoice_run, invoice = _invoice(company, account, contract, service)
     return {
         "account_id": account.pk,
         "contract_id": contract.pk,
@@ -166,7 +170,52 @@ def world(company, admin_user):
         "run_id": run.pk,
         "held_id": held.pk,
         "preview_id": preview.pk,
+        "invoice_run_id": invoice_run.pk,
+        "invoice_id": invoice.pk,
     }
+
+
+def _invoice(company, account, contract, service):
+    """A run and a draft of it with one line, for the invoicing routes."""
+    run = InvoiceRun.objects.create(
+        company=company,
+        period_start=datetime.date(2026, 10, 1),
+        period_end=datetime.date(2026, 10, 31),
+        status="done",
+    )
+    invoice = Invoice.objects.create(
+        company=company,
+        account=account,
+        run=run,
+        currency="USD",
+        period_start=run.period_start,
+        period_end=run.period_end,
+        subtotal=Decimal("450.00"),
+        total=Decimal("450.00"),
+    )
+    InvoiceContract.objects.create(
+        company=company,
+        invoice=invoice,
+        contract=contract,
+        period_start=run.period_start,
+        period_end=run.period_end,
+    )
+    InvoiceLine.objects.create(
+        company=company,
+        invoice=invoice,
+        kind="recurring",
+        description=service.name,
+        quantity=Decimal("10"),
+        unit_price=Decimal("45.00"),
+        amount=Decimal("450.00"),
+        tax=Decimal("0"),
+        period_start=run.period_start,
+        period_end=run.period_end,
+        service=service,
+        contract=contract,
+        unit_change_ids=[1],
+    )
+    return run, invoice
 
 
 QUERIES = {"/mappings/organizations": {"module": "rmm"}}

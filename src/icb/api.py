@@ -239,6 +239,7 @@ def _register_routers() -> None:
     from icb.contracts.api import router as contracts_router
     from icb.crm.api import router as crm_router
     from icb.hub.api import router as hub_router
+    from icb.invoicing.api import router as invoicing_router
     from icb.mapping.api import router as mapping_router
     from icb.mapping.unmapped_api import router as unmapped_router
     from icb.notify.api import router as notify_router
@@ -256,6 +257,7 @@ def _register_routers() -> None:
     api.add_router("/", notify_router)
     api.add_router("/", review_router)
     api.add_router("/", preview_router)
+    api.add_router("/", invoicing_router)
 
 
 _register_routers()

@@ -23,6 +23,7 @@ def test_me_with_token_and_session(company):
         "hub_settings": "view",
         "security": "none",
         "billing_review": "none",
+        "invoicing": "none",
     }
     assert body["administrator"] is False
     client = Client()

@@ -31,6 +31,7 @@ def setup(company):
         hub_settings="view",
         security="modify",
         billing_review="view",
+        invoicing="view",
     )
     peer_role = make_role(company, "Peer", security="modify")
     officer = make_user(company, "officer@acme.test", officer_role)

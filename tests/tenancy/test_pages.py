@@ -41,6 +41,7 @@ def test_admin_creates_view_only_role_and_user(admin_client, company):
         "hub_settings": "view",
         "security": "none",
         "billing_review": "view",
+        "invoicing": "view",
     }
     response = admin_client.post(
         "/admin/security/roles/new/", {"name": "Mapping viewer", "description": "", **levels}

@@ -81,6 +81,7 @@ class Area(models.TextChoices):
     HUB_SETTINGS = "hub_settings", "Hub Settings"
     SECURITY = "security", "Security & Integrations"
     BILLING_REVIEW = "billing_review", "Billing review"
+    INVOICING = "invoicing", "Invoicing"
 
 
 class Level(models.TextChoices):
@@ -109,6 +110,7 @@ class Role(models.Model):
     hub_settings = _level_field("Hub Settings")
     security = _level_field("Security & Integrations")
     billing_review = _level_field("Billing review")
+    invoicing = _level_field("Invoicing")
 
     objects = CompanyQuerySet.as_manager()
 

@@ -24,12 +24,13 @@ BUILT_IN_ROLES: dict[str, dict[str, bool | str]] = {
         **{a.value: Level.MODIFY for a in Area},
     ),
     "Finance": dict(
-        description="Manages accounts, contracts, organization mappings and billing review.",
+        description="Manages accounts, contracts, mappings, billing review and invoicing.",
         crm_accounts=Level.MODIFY,
         contracts=Level.MODIFY,
         hub_settings=Level.MODIFY,
         security=Level.NONE,
         billing_review=Level.MODIFY,
+        invoicing=Level.MODIFY,
     ),
     "Read-only": dict(
         description="Sees accounts, contracts and mappings; changes nothing.",
@@ -38,6 +39,7 @@ BUILT_IN_ROLES: dict[str, dict[str, bool | str]] = {
         hub_settings=Level.VIEW,
         security=Level.NONE,
         billing_review=Level.VIEW,
+        invoicing=Level.VIEW,
     ),
 }
 
