@@ -88,9 +88,7 @@ def test_one_invoice_per_account_and_currency(company, account):
     }
 
 
-def test_running_again_rebuilds_the_drafts_and_never_invoices_twice(
-    company, account, admin_user
-):
+def test_running_again_rebuilds_the_drafts_and_never_invoices_twice(company, account, admin_user):
     contract, service = backup_contract(account)
     run = run_now(company, "2026-10-01", today="2026-10-02")
     first = _draft(company, run)
