@@ -140,7 +140,19 @@ def actual_profile(terms: BillingTerms, service: ServiceTimeline, period: Period
     those of the period's first day, for every day)."""
     if terms.proration == NONE:
         return [units_on(terms, service, period.start)] * period.days
-    return [units_on(terms, service, day) for day in _days(period)]
+    # units_on for every day, with the changes sorted once (a run computes this for
+    # every service of every invoiced period).
+    ordered = sorted(service.changes, key=lambda change: change[0])
+    if not ordered:
+        return [ZERO] * period.days
+    profile = []
+    index, units = 0, ordered[0][1]
+    for day in _days(period):
+        while index < len(ordered) and ordered[index][0] <= day:
+            units = ordered[index][1]
+            index += 1
+        profile.append(units if _active(terms, service, day) else ZERO)
+    return profile
 
 
 def advance_profile(terms: BillingTerms, service: ServiceTimeline, period: Period) -> list[Decimal]:
