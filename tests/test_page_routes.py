@@ -3,6 +3,7 @@ are a 404 page everywhere, each role level gets exactly what the table below say
 anonymous visitor is sent to the login page, and no page answers 500. A new page fails
 these tests until it is added to PAGE_PERMISSIONS (so nobody forgets its permission)."""
 
+import datetime
 import re
 
 import pytest
@@ -12,6 +13,7 @@ from django.urls import URLResolver, get_resolver, reverse
 from icb.billing_sync.models import HeldChange, SyncPreview, SyncRun
 from icb.contracts.models import Service
 from icb.hub.models import BillingType, Module, Organization
+from icb.invoicing.models import Invoice, InvoiceLine, InvoiceRun
 from icb.notify.models import WebhookEndpoint
 from icb.tenancy.models import Area
 from tests.factories import make_account, make_contract, make_role, make_service, make_user
@@ -74,6 +76,17 @@ PAGE_PERMISSIONS = {
     "review:company_preview": {"GET": (Area.BILLING_REVIEW, VIEW)},
     # Finance reads the policy; only administrators change it.
     "review:policy": {"GET": (Area.BILLING_REVIEW, VIEW), "POST": ADMIN},
+    "invoicing:runs": {"GET": (Area.INVOICING, VIEW)},
+    "invoicing:run_create": {"POST": (Area.INVOICING, MODIFY)},
+    "invoicing:run_detail": {"GET": (Area.INVOICING, VIEW)},
+    "invoicing:run_finalize": {"POST": (Area.INVOICING, MODIFY)},
+    "invoicing:invoice_detail": {"GET": (Area.INVOICING, VIEW)},
+    "invoicing:line_add": {"POST": (Area.INVOICING, MODIFY)},
+    "invoicing:line_remove": {"POST": (Area.INVOICING, MODIFY)},
+    "invoicing:line_quantity": {"POST": (Area.INVOICING, MODIFY)},
+    "invoicing:invoice_finalize": {"POST": (Area.INVOICING, MODIFY)},
+    "invoicing:invoice_void": {"POST": (Area.INVOICING, MODIFY)},
+    "invoicing:invoice_credit": {"POST": (Area.INVOICING, MODIFY)},
 }
 
 NOT_FOUND_PAGE = "There is nothing here, or it is not yours to see."
@@ -136,7 +149,36 @@ def _world(company):
     webhook = WebhookEndpoint.objects.create(
         company=company, url="https://example.com/hook", event_types=["change.held"]
     )
+    invoice_run, _ = InvoiceRun.objects.get_or_create(
+        company=company,
+        period_start=datetime.date(2026, 10, 1),
+        defaults={"period_end": datetime.date(2026, 10, 31), "status": "done"},
+    )
+    invoice = Invoice.objects.create(
+        company=company,
+        account=account,
+        run=invoice_run,
+        currency="USD",
+        period_start=invoice_run.period_start,
+        period_end=invoice_run.period_end,
+    )
+    line = InvoiceLine.objects.create(
+        company=company,
+        invoice=invoice,
+        kind="recurring",
+        description="Invoiced service",
+        quantity=10,
+        unit_price=45,
+        amount=450,
+        tax=0,
+        # Not `service`: the walk deletes that one, and a service on an invoice stays.
+        service=make_service(contract, "Invoiced service"),
+        contract=contract,
+    )
     return {
+        "invoice_run_id": invoice_run.pk,
+        "invoice_id": invoice.pk,
+        "line_id": line.pk,
         "webhook_id": webhook.pk,
         "account_id": account.pk,
         "contract_id": contract.pk,

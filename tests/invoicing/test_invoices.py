@@ -11,6 +11,8 @@ from django.db import DatabaseError, connection, transaction
 from django.test import Client
 
 from icb.common.errors import Conflict, InvalidInput
+from icb.contracts.models import Service
+from icb.contracts.services import service_delete
 from icb.invoicing import invoices, selectors
 from icb.invoicing.models import Invoice, InvoiceContract, InvoiceLine, InvoiceSequence
 from tests.invoicing.helpers import at, backup_contract, run_now
@@ -155,3 +157,12 @@ def test_the_database_refuses_changing_a_final_invoice(company, draft, admin_use
     Invoice.objects.filter(pk=draft.pk).update(status="void", void_reason="x")
     with pytest.raises(DatabaseError), transaction.atomic():
         Invoice.objects.filter(pk=draft.pk).update(void_reason="y")
+
+
+def test_a_service_on_an_invoice_cannot_be_deleted(company, draft, admin_user):
+    [line] = draft.line_list
+    service = Service.objects.get(pk=line.service_id)
+    with pytest.raises(Conflict) as refused:
+        service_delete(service=service, actor=admin_user)
+    assert refused.value.code == "has_history"
+    assert Service.objects.filter(pk=service.pk).exists()

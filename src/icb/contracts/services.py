@@ -10,6 +10,7 @@ import datetime
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import ProtectedError, RestrictedError
 from django.utils import timezone
 
 from icb.common.errors import Conflict, InvalidInput, NotFound
@@ -349,16 +350,25 @@ HAS_HISTORY_MESSAGE = (
 )
 
 
+ON_INVOICE_MESSAGE = (
+    "This service is on an invoice: it cannot be deleted. End it instead (set its end date)."
+)
+
+
 def service_delete(*, service: Service, actor) -> None:
     """Delete a service entered by mistake: only while its history is its creation row.
     A service with more history is ended instead (Conflict), and the database refuses
-    deleting a service with history too (RESTRICT)."""
-    with transaction.atomic():
-        locked = lock_service(service)
-        if selectors.has_unit_history(locked):
-            raise Conflict(HAS_HISTORY_MESSAGE, code="has_history")
-        locked.unit_changes.all().delete()
-        locked.delete()
+    deleting a service with history too (RESTRICT), or one on an invoice (an invoice
+    line's PROTECT)."""
+    try:
+        with transaction.atomic():
+            locked = lock_service(service)
+            if selectors.has_unit_history(locked):
+                raise Conflict(HAS_HISTORY_MESSAGE, code="has_history")
+            locked.unit_changes.all().delete()
+            locked.delete()
+    except (ProtectedError, RestrictedError):
+        raise Conflict(ON_INVOICE_MESSAGE, code="has_history") from None
 
 
 def service_end(*, service: Service, actor, end_date) -> Service:

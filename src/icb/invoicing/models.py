@@ -4,6 +4,8 @@ invoice billed per contract (docs/billing-rules.md, "Runs, numbering, freezing")
 A final invoice is frozen: the services refuse changing it (409 `invoice_final`) and on
 PostgreSQL a trigger refuses it too (migration 0002)."""
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -111,6 +113,10 @@ class Invoice(models.Model):
     # Not columns: set by selectors.with_details.
     contract_ids: list[int]
     line_list: list["InvoiceLine"]
+    # Set by selectors.with_changes.
+    previous_total: "Decimal | None"
+    change_percent: "Decimal | None"
+    flagged: bool
 
     class Meta:
         constraints = [

@@ -163,3 +163,30 @@ def previous_totals(*, company: Company, invoices: list[Invoice]) -> dict[int, D
         if earlier:
             previous[invoice.pk] = earlier[-1]
     return previous
+
+
+# A draft whose total moved more than this against the account's previous invoice is
+# flagged on the drafts list (docs/billing-rules.md, "Drafts").
+CHANGE_FLAG_PERCENT = Decimal(20)
+
+
+def with_changes(*, company: Company, invoices: list[Invoice]) -> list[Invoice]:
+    """The invoices with `previous_total`, `change_percent` (None without a previous
+    invoice or from 0) and `flagged` set, for the drafts list."""
+    previous = previous_totals(company=company, invoices=invoices)
+    for invoice in invoices:
+        before = previous.get(invoice.pk)
+        invoice.previous_total = before
+        invoice.change_percent = None
+        if before:
+            invoice.change_percent = ((invoice.total - before) * 100 / abs(before)).quantize(
+                Decimal("0.1")
+            )
+        invoice.flagged = invoice.change_percent is not None and (
+            abs(invoice.change_percent) > CHANGE_FLAG_PERCENT
+        )
+    return invoices
+
+
+def credit_notes_of(*, invoice: Invoice) -> list[Invoice]:
+    return list(Invoice.objects.for_company(invoice.company_id).filter(credit_of=invoice))

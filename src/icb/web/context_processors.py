@@ -54,6 +54,9 @@ def navigation(request):
                             allows(user, Area.BILLING_REVIEW, Level.VIEW),
                             badge=lambda: review_selectors.pending_count(company=user.company),
                         ),
+                        _item(
+                            "Invoicing", "invoicing:runs", allows(user, Area.INVOICING, Level.VIEW)
+                        ),
                     ],
                 },
             ],
