@@ -104,6 +104,9 @@ def test_a_run_a_draft_finalize_credit_note_and_void(page, live_server, shots, e
         page.get_by_role("button", name="Void").click()
         expect(page.get_by_text("Invoice INV-2026-00001 is void")).to_be_visible()
         expect(page.get_by_role("button", name="Credit note")).to_have_count(0)
+        page.get_by_role("link", name="Invoicing", exact=True).first.click()
+        expect(page.get_by_role("link", name="November 2026")).to_be_visible()
+        page.screenshot(path=shots / "invoicing-runs.png", full_page=True)
 
     final = Invoice.objects.get(number="INV-2026-00003")
     assert (final.status, final.total, final.issue_date) == (
