@@ -191,6 +191,10 @@ LOGGING = {
 
 ICB_API_PAGE_SIZE = 50
 
+# The prefix of a company's first invoice numbers ("{year}" is the year of issue); each
+# company's sequence keeps its own afterwards (docs/billing-rules.md, "Numbering").
+ICB_INVOICE_NUMBER_PREFIX = os.environ.get("ICB_INVOICE_NUMBER_PREFIX", "INV-{year}-")[:30]
+
 # The integration hub (docs/hub-protocol.md). The defaults point at the sandbox hub
 # that `make run` starts beside the product.
 ICB_HUB_URL = os.environ.get("ICB_HUB_URL", "http://127.0.0.1:8100")

@@ -9,6 +9,7 @@ import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -30,7 +31,6 @@ from .rules import from_steps, to_steps
 
 HUNDRED = Decimal(100)
 MAX_QUANTITY = Decimal("999999999999")
-DEFAULT_PREFIX = "INV-{year}-"
 NUMBER_DIGITS = 5
 FINAL_MESSAGE = (
     "This invoice is {status}: it cannot be changed. Correct it with a void or a credit note."
@@ -195,7 +195,9 @@ def _next_number(company: Company, year: int) -> str:
         InvoiceSequence.objects.get_or_create(
             company=company,
             year=year,
-            defaults={"prefix": previous.prefix if previous else DEFAULT_PREFIX},
+            defaults={
+                "prefix": previous.prefix if previous else settings.ICB_INVOICE_NUMBER_PREFIX
+            },
         )
     sequence = InvoiceSequence.objects.select_for_update().get(company=company, year=year)
     sequence.last_number += 1
