@@ -1,8 +1,8 @@
 """Invoice runs: start one for a period, and build its drafts (the Celery task calls
-build_run). Set-based: the due contracts, their services, the unit history and the
-earlier invoices' records are read in a few queries for the whole company, the rules
-run in memory, and the drafts are bulk-inserted in one transaction
-(docs/billing-rules.md, "Invoice runs")."""
+build_run). Set-based: the due contracts' services, unit history and earlier invoices'
+records are read in three queries per 2,000 contracts, the rules run in memory, and
+the drafts are bulk-inserted in one transaction (docs/billing-rules.md, "Invoice
+runs")."""
 
 import datetime
 import logging
@@ -33,7 +33,7 @@ from .selectors import CREATED, timeline_of
 
 log = logging.getLogger(__name__)
 
-PROGRESS_EVERY = 500  # contracts between two progress writes
+CHUNK = 2000  # contracts read and computed at a time; the progress is written after each
 INSERT_BATCH = 2000
 # A run still "running" after this long is taken as lost (a worker stopped): starting
 # its period again rebuilds it.
@@ -110,10 +110,11 @@ def _change_ids(line: Line, changes: list[tuple[int, datetime.date]]) -> list[in
     return in_force[-1:] + within
 
 
-def _load(company: Company, run: InvoiceRun, today: datetime.date):
-    contracts = _due_contracts(company, run.period_start)
+def _due(company: Company, run: InvoiceRun, today: datetime.date) -> dict[int, tuple]:
+    """{contract id: (contract, terms, period)} of the contracts with a period starting
+    on the run's first day (in arrears: ended by `today`)."""
     due = {}
-    for contract in contracts.select_related("account"):
+    for contract in _due_contracts(company, run.period_start).select_related("account"):
         period = period_containing(
             frequency=contract.billing_frequency,
             contract_start=contract.start_date,
@@ -133,19 +134,24 @@ def _load(company: Company, run: InvoiceRun, today: datetime.date):
         if terms.timing == ARREARS and today <= period.end:
             continue  # an arrears period is invoiced once it has ended
         due[contract.pk] = (contract, terms, period)
+    return due
+
+
+def _inputs(company: Company, run: InvoiceRun, contract_ids: list[int]):
+    """The services, unit history and earlier final records of some contracts, in three
+    queries; and those whose period of the run is on a final invoice already."""
     services: dict[int, list[dict]] = defaultdict(list)
     for row in (
         Service.objects.for_company(company)
-        .filter(contract__in=contracts)
+        .filter(contract_id__in=contract_ids)
         .order_by("id")
         .values("id", "contract_id", "name", "unit_price", "start_date", "end_date")
     ):
-        if row["contract_id"] in due:
-            services[row["contract_id"]].append(row)
+        services[row["contract_id"]].append(row)
     history: dict[int, list] = defaultdict(list)
     for row in (
         ServiceUnitChange.objects.for_company(company)
-        .filter(service__contract__in=contracts)
+        .filter(service__contract_id__in=contract_ids)
         .order_by("service_id", "changed_at", "id")
         .values_list("service_id", "id", "source", "effective_date", "new_units")
     ):
@@ -154,7 +160,7 @@ def _load(company: Company, run: InvoiceRun, today: datetime.date):
     taken = set()
     for contract_id, start, billed, status in (
         InvoiceContract.objects.for_company(company)
-        .filter(contract__in=contracts, active=True)
+        .filter(contract_id__in=contract_ids, active=True)
         .order_by("period_start", "id")
         .values_list("contract_id", "period_start", "billed", "invoice__status")
     ):
@@ -163,7 +169,7 @@ def _load(company: Company, run: InvoiceRun, today: datetime.date):
                 taken.add(contract_id)
         elif status == InvoiceStatus.FINAL and start < run.period_start:
             claims[contract_id].append(billed)
-    return due, services, history, claims, taken
+    return services, history, claims, taken
 
 
 def _contract_lines(contract, terms, period, rows, history, claims, today, skipped):
@@ -228,20 +234,29 @@ def _contract_lines(contract, terms, period, rows, history, claims, today, skipp
 
 
 def _compute(company: Company, run: InvoiceRun, today: datetime.date):
-    due, services, history, claims, taken = _load(company, run, today)
-    todo = [pk for pk in due if pk not in taken]
-    InvoiceRun.objects.filter(pk=run.pk).update(progress_total=len(todo), progress_done=0)
+    """The drafts in memory, the due contracts read CHUNK at a time (memory stays flat
+    whatever the history's size)."""
+    due = _due(company, run, today)
+    ids = sorted(due)
+    InvoiceRun.objects.filter(pk=run.pk).update(progress_total=len(ids), progress_done=0)
     drafts: dict[tuple[int, str], Draft] = {}
     skipped: list[str] = []
-    for done, contract_id in enumerate(todo, start=1):
-        contract, terms, period = due[contract_id]
-        built = _contract_lines(
-            contract, terms, period, services.get(contract_id, []), history, claims, today, skipped
-        )
-        if built is not None:
+    for first in range(0, len(ids), CHUNK):
+        chunk = ids[first : first + CHUNK]
+        services, history, claims, taken = _inputs(company, run, chunk)
+        for contract_id in chunk:
+            if contract_id in taken:
+                continue
+            contract, terms, period = due[contract_id]
+            built = _contract_lines(
+                contract, terms, period, services[contract_id], history, claims, today, skipped
+            )
+            if built is None:
+                continue
             lines, claim = built
+            own_terms = contract.payment_terms_days
+            terms_days = company.payment_terms_days if own_terms is None else own_terms
             key = (contract.account_id, contract.currency)
-            terms_days = contract.payment_terms_days or company.payment_terms_days
             draft = drafts.get(key)
             if draft is None:
                 draft = drafts[key] = Draft(
@@ -251,8 +266,7 @@ def _compute(company: Company, run: InvoiceRun, today: datetime.date):
             draft.payment_terms_days = min(draft.payment_terms_days, terms_days)
             draft.lines.extend(lines)
             draft.claims.append(claim)
-        if done % PROGRESS_EVERY == 0:
-            InvoiceRun.objects.filter(pk=run.pk).update(progress_done=done)
+        InvoiceRun.objects.filter(pk=run.pk).update(progress_done=first + len(chunk))
     return list(drafts.values()), skipped
 
 
@@ -326,10 +340,11 @@ def build_run(run_id: int, *, today: datetime.date | None = None) -> None:
         drafts, skipped = _compute(company, run, today)
         _write(run, drafts, skipped)
     except Exception:
+        # Recorded on the run (the page and the API show it), logged with its traceback;
+        # not raised again, so a task run in the web request (eager) is no error page.
         log.exception("invoice run %s failed", run_id)
         InvoiceRun.objects.filter(pk=run_id).update(
             status=RunStatus.FAILED,
             message="The run failed; start it again. The error is in the worker's log.",
             finished_at=timezone.now(),
         )
-        raise

@@ -1,6 +1,7 @@
 """Celery task of invoicing: thin, the run's id only."""
 
 from celery import shared_task
+from django.db import transaction
 
 from .runs import build_run
 
@@ -12,6 +13,4 @@ def build_run_task(run_id: int) -> None:
 
 def enqueue_build(run_id: int) -> None:
     """Build the run in a worker once the caller's transaction has committed."""
-    from django.db import transaction
-
     transaction.on_commit(lambda: build_run_task.delay(run_id))
