@@ -166,3 +166,20 @@ def test_a_service_on_an_invoice_cannot_be_deleted(company, draft, admin_user):
         service_delete(service=service, actor=admin_user)
     assert refused.value.code == "has_history"
     assert Service.objects.filter(pk=service.pk).exists()
+
+
+def test_an_amount_too_large_for_the_books_is_refused(company, draft, admin_user):
+    with pytest.raises(InvalidInput, match="too large"):
+        invoices.add_one_off(
+            invoice=draft,
+            actor=admin_user,
+            description="Everything",
+            quantity="999999999",
+            unit_price="999999999",
+        )
+    for bad in ("NaN", "1e400", "1.234", "ten"):
+        with pytest.raises(InvalidInput):
+            invoices.add_one_off(
+                invoice=draft, actor=admin_user, description="x", quantity=bad, unit_price="1"
+            )
+    assert InvoiceLine.objects.filter(invoice=draft, kind="one_off").count() == 0

@@ -30,7 +30,7 @@ from .models import (
 from .rules import from_steps, to_steps
 
 HUNDRED = Decimal(100)
-MAX_QUANTITY = Decimal("999999999999")
+MAX_QUANTITY = Decimal("999999999")  # the quantity columns hold 12 digits
 NUMBER_DIGITS = 5
 FINAL_MESSAGE = (
     "This invoice is {status}: it cannot be changed. Correct it with a void or a credit note."
@@ -63,8 +63,13 @@ def _retotal(invoice: Invoice) -> None:
     invoice.save(update_fields=["subtotal", "tax", "total"])
 
 
+MAX_AMOUNT = Decimal(10) ** 11  # the amount columns hold 12 digits before the point
+
+
 def _amounts(line: InvoiceLine, currency: str) -> None:
     amount = line.quantity * line.unit_price * line.days / line.period_days
+    if abs(amount) >= MAX_AMOUNT:
+        raise InvalidInput("The line's amount is too large.", field="quantity")
     line.amount = to_minor_unit(amount, currency)
     line.tax = to_minor_unit(line.amount * line.tax_rate / HUNDRED, currency)
 
