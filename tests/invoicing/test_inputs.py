@@ -31,8 +31,7 @@ def services(draw, service_id: int):
         unit_price=draw(st.decimals(min_value=0, max_value=1000, places=2)),
         start_date=start,
         end_date=None if ends is None else start + datetime.timedelta(days=ends),
-        changes=[(start, first)]
-        + [(start + datetime.timedelta(days=o), u) for o, u in later],
+        changes=[(start, first)] + [(start + datetime.timedelta(days=o), u) for o, u in later],
     )
 
 

@@ -80,7 +80,7 @@ def test_finalizing_at_once_gives_gapless_unique_numbers(server_database, compan
     halves = drafts[::2], drafts[1::2]
     with at("2026-10-02"):  # mock.patch is global: both threads see the pinned clock
         _at_once(
-            *[lambda half=half: invoices.finalize_many(invoices=half, actor=None) for half in halves]
+            *[lambda h=half: invoices.finalize_many(invoices=h, actor=None) for half in halves]
         )
     numbers = sorted(Invoice.objects.values_list("number", flat=True))
     assert numbers == [f"INV-2026-{n:05d}" for n in range(1, 7)]
