@@ -6,8 +6,10 @@ Screenshots go to $ICB_SCREENSHOTS (a directory) when set, else to the test's te
 directory."""
 
 import uuid
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from icb.billing_sync.models import HeldChange, SyncPreview
@@ -15,6 +17,7 @@ from icb.billing_sync.services import enable_icb, sync_now
 from icb.billing_sync.tasks import preview_company_task
 from icb.contracts.models import Service
 from icb.hub.models import Organization
+from icb.review.selectors import PREVIEW_STALLED
 from tests.clients import login
 from tests.factories import (
     PASSWORD,
@@ -139,3 +142,14 @@ def test_preview_the_whole_company_on_the_review_page(page, live_server, hub, sh
     page.goto(f"{live_server.url}/finance/billing-review/preview/{preview.pk}/")
     expect(page.get_by_role("status")).to_contain_text("1200 of 4800 services (25 %)")
     page.screenshot(path=str(shots / "sync-preview-progress.png"), full_page=True)
+
+    # Its worker died: silent for longer than PREVIEW_STALLED, it is shown as failed (no
+    # more reloading) and can be started again.
+    SyncPreview.objects.filter(pk=preview.pk).update(
+        updated_at=timezone.now() - PREVIEW_STALLED - timedelta(minutes=1)
+    )
+    page.goto(f"{live_server.url}/finance/billing-review/preview/{preview.pk}/")
+    expect(page.get_by_text("The preview stopped: its worker did not finish.")).to_be_visible()
+    page.screenshot(path=str(shots / "sync-preview-stalled.png"), full_page=True)
+    page.get_by_role("button", name="Start it again").click()
+    expect(rows).to_have_count(2)

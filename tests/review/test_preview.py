@@ -9,6 +9,7 @@ import pytest
 from django.apps import apps
 from django.core import serializers
 from django.test import Client
+from django.utils import timezone
 
 from icb.billing_sync.models import HeldChange
 from icb.billing_sync.preview import preview_services
@@ -242,3 +243,24 @@ def test_another_companys_preview_is_404(api, other_company):
 def test_all_must_be_true(api):
     assert api.post("/sync-preview", {"all": False}).status_code == 422
     assert api.post("/sync-preview", {"all": True, "service_id": 3}).status_code == 422
+
+
+def test_a_preview_whose_worker_died_is_shown_and_answered_as_failed(api, admin_client, company):
+    from icb.billing_sync.models import SyncPreview
+    from icb.review.selectors import PREVIEW_STALLED, PREVIEW_STALLED_ERROR
+
+    preview = SyncPreview.objects.create(company=company, services_total=5)
+    page = f"/finance/billing-review/preview/{preview.pk}/"
+    just_alive = timezone.now() - PREVIEW_STALLED + timedelta(minutes=1)
+    SyncPreview.objects.filter(pk=preview.pk).update(updated_at=just_alive)
+    assert api.get(f"/sync-previews/{preview.pk}").json()["status"] == "running"
+    html = admin_client.get(page).content.decode()
+    assert 'http-equiv="refresh"' in html and "Reading the hub" in html
+    # Silent for longer than PREVIEW_STALLED: its worker died.
+    silent = timezone.now() - PREVIEW_STALLED - timedelta(minutes=1)
+    SyncPreview.objects.filter(pk=preview.pk).update(updated_at=silent)
+    answer = api.get(f"/sync-previews/{preview.pk}").json()
+    assert (answer["status"], answer["error"]) == ("failed", PREVIEW_STALLED_ERROR)
+    html = admin_client.get(page).content.decode()
+    assert 'http-equiv="refresh"' not in html and "its worker did not finish" in html
+    assert SyncPreview.objects.get(pk=preview.pk).status == "running"  # read, not written

@@ -286,6 +286,9 @@ class SyncPreview(models.Model):
     rows = models.JSONField(default=list, blank=True)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # Its last sign of life (progress or end): a running preview silent for long died
+    # with its worker (review.selectors.sync_preview_get).
+    updated_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     objects = CompanyQuerySet.as_manager()

@@ -227,7 +227,9 @@ def run_company_preview(preview_id: int) -> None:
         return
 
     def progress(done: int, total: int) -> None:
-        SyncPreview.objects.filter(pk=preview_id).update(services_done=done, services_total=total)
+        SyncPreview.objects.filter(pk=preview_id).update(
+            services_done=done, services_total=total, updated_at=timezone.now()
+        )
 
     try:
         rows = preview_services(
@@ -239,6 +241,7 @@ def run_company_preview(preview_id: int) -> None:
             status=PreviewStatus.FAILED,
             error="The preview stopped on an unexpected error; try again.",
             finished_at=timezone.now(),
+            updated_at=timezone.now(),
         )
         return
     rows.sort(key=lambda row: (-abs(row.monthly_impact), row.service_id))
@@ -248,6 +251,7 @@ def run_company_preview(preview_id: int) -> None:
         services_done=len(rows),
         services_total=len(rows),
         finished_at=timezone.now(),
+        updated_at=timezone.now(),
     )
 
 

@@ -6,14 +6,17 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 
 from django.db.models import F, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
+from django.utils import timezone
 
 from icb.billing_sync.models import (
     HeldChange,
     HeldStatus,
+    PreviewStatus,
     ReviewPolicy,
     ReviewPolicyChange,
     SyncPreview,
@@ -254,10 +257,21 @@ def preview_counts(rows: list[dict]) -> dict[str, int]:
     return counts
 
 
+# A running preview stores its progress after each batch of services (seconds apart,
+# a minute or two with a slow hub): one silent for this long lost its worker.
+PREVIEW_STALLED = timedelta(minutes=10)
+PREVIEW_STALLED_ERROR = "The preview stopped: its worker did not finish. Start it again."
+
+
 def sync_preview_get(*, company: Company, preview_id) -> SyncPreview:
+    """The company's preview, a running one silent for PREVIEW_STALLED shown as failed
+    (the page stops reloading, the API answers `failed`); nothing is written."""
     found = SyncPreview.objects.for_company(company).filter(pk=valid_id(preview_id) or 0).first()
     if found is None:
         raise NotFound("No such sync preview.")
+    stalled = found.updated_at < timezone.now() - PREVIEW_STALLED
+    if found.status == PreviewStatus.RUNNING and stalled:
+        found.status, found.error = PreviewStatus.FAILED, PREVIEW_STALLED_ERROR
     return found
 
 
