@@ -120,6 +120,7 @@ def build(args):
     from icb.hub.crypto import encrypt
     from icb.hub.models import HubConnection, Organization
     from icb.mapping.models import MappingChange
+    from icb.mapping.unmapped import refresh_figures
     from icb.notify.models import DeliveryAttempt, WebhookDelivery, WebhookEndpoint
     from icb.tenancy.models import Role, User
 
@@ -316,6 +317,9 @@ def build(args):
         )
         for delivery in deliveries
     )
+    # What a read of the unmapped usage stores beside its snapshot: the usual prices and
+    # the incomplete mappings (the unmapped usage page reads them, never the services).
+    refresh_figures(company=company)
     with connection.cursor() as cursor:
         # What autovacuum does after a bulk load (PostgreSQL 13 and later vacuums a table
         # after many inserts too, which lets index-only scans skip the table); on SQLite

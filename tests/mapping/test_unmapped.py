@@ -105,6 +105,18 @@ def test_revenue_at_the_median_price_sorted_by_money(linked, company):
     assert quill.new  # first listed by the latest refresh
     told = Event.objects.get(company=company, payload__organization_id=added["id"])
     assert told.payload["estimated_monthly_revenue"] == "667.52"
+    # The usual prices are those of the last read: a service added since changes nothing
+    # until the next one.
+    for price in ("100", "100"):
+        make_service(
+            contract, "WS more", price, "1", billing_mode="icb", **_icb(rmm, types["workstations"])
+        )
+    assert _listed(company)[("rmm", added["id"])].estimated_monthly_revenue == Decimal("667.52")
+    read_at = unmapped_selectors.unmapped_summary(company=company).priced_at
+    unmapped.read_unmapped_usage(company=company)
+    # 14 × 52.50 (median of 40, 45, 60, 100, 100) + 3 × 12.505
+    assert _listed(company)[("rmm", added["id"])].estimated_monthly_revenue == Decimal("772.52")
+    assert unmapped_selectors.unmapped_summary(company=company).priced_at > read_at
 
 
 def _icb(module, billing_type) -> dict:
@@ -189,10 +201,28 @@ def test_accounts_whose_mapping_is_incomplete(company):
         make_service(contract, "WS 2", "45", "1", billing_mode="icb", **_icb(rmm, ws))
     make_service(make_contract(make_account(company, "Manual", "MAN")), "Hand", "1", "1")
     make_mapping(cedar, make_org(rmm, "R-1", "Cedar Law"))
-    rows = unmapped_selectors.incomplete_mappings(company=company)
-    assert [(r.account_name, r.module, r.services) for r in rows] == [
+    assert unmapped_selectors.incomplete_mappings(company=company).count == 0  # none read yet
+    unmapped.refresh_figures(company=company)  # as each read of the usage does
+    found = unmapped_selectors.incomplete_mappings(company=company)
+    assert [(r.account.name, r.module.code, r.services) for r in found.rows] == [
         ("Harbor Dental Group", "rmm", 2)
     ]
+    assert found.count == 1
+    # mapped since the read: left out at once
+    make_mapping(harbor, make_org(rmm, "R-2", "Harbor Dental"))
+    assert unmapped_selectors.incomplete_mappings(company=company).count == 0
+
+
+def test_incomplete_mappings_are_capped_with_their_count(company):
+    rmm = make_module(company, "rmm", "RMM")
+    ws = BillingType.objects.create(module=rmm, code="workstations", name="Workstations")
+    for n in range(4):
+        contract = make_contract(make_account(company, f"Account {n}", f"A{n}"))
+        make_service(contract, "WS", "45", "1", billing_mode="icb", **_icb(rmm, ws))
+    unmapped.refresh_figures(company=company)
+    found = unmapped_selectors.incomplete_mappings(company=company, limit=3)
+    assert [r.account.name for r in found.rows] == ["Account 0", "Account 1", "Account 2"]
+    assert found.count == 4
 
 
 def test_another_companys_usage_is_not_shown(company):

@@ -4,10 +4,12 @@ accepting suggestions by form (one, or all above a confidence)."""
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from icb.hub.models import BillingType
-from icb.mapping import suggestions
+from icb.mapping import suggestions, unmapped
 from icb.mapping.models import Mapping, UnmappedUsage
 from icb.tenancy.models import Level
 from tests.factories import (
@@ -42,7 +44,8 @@ def world(company):
             company=company, module=rmm, organization=one, billing_type=ws, quantity=quantity
         )
     suggestions.find_suggestions(company=company)
-    return {"harbor": harbor, "org": org}
+    unmapped.refresh_figures(company=company)  # the usual prices, as a read stores them
+    return {"harbor": harbor, "org": org, "rmm": rmm, "ws": ws}
 
 
 def test_the_page_lists_usage_money_and_suggestions(company, admin_client, world):
@@ -54,6 +57,35 @@ def test_the_page_lists_usage_money_and_suggestions(company, admin_client, world
     assert "99 % sure" in html and "No likely account." in html
     # the incomplete mapping: Harbor has an ICB service in RMM and nothing mapped
     assert "Map its organizations" in html
+    assert "priced as of" in html
+
+
+def _queries_of_the_page(client) -> list[str]:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(PAGE).status_code == 200
+    return [q["sql"] for q in queries.captured_queries]
+
+
+def test_the_pages_work_does_not_grow_with_the_services(company, admin_client, world):
+    """The usual prices and the incomplete mappings are stored with the usage: the page
+    reads no service, so 10 or 200 of them make the same queries."""
+    accounts = [make_account(company, f"Customer {n}", f"C{n}") for n in range(5)]
+
+    def add_services(count: int) -> None:
+        for n in range(count):
+            contract = make_contract(accounts[n % len(accounts)])
+            service = make_service(contract, f"WS {n}", str(40 + n % 7), "1", billing_mode="icb")
+            type(service).objects.filter(pk=service.pk).update(
+                icb_module=world["rmm"], icb_billing_type=world["ws"]
+            )
+        unmapped.refresh_figures(company=company)
+
+    add_services(10)
+    few = _queries_of_the_page(admin_client)
+    add_services(190)
+    many = _queries_of_the_page(admin_client)
+    assert len(many) == len(few)
+    assert not [sql for sql in many if "contracts_service" in sql]
 
 
 def test_the_count_is_in_the_menu_and_on_the_home_page(admin_client, world):

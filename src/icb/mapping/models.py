@@ -122,6 +122,53 @@ class UnmappedUsage(models.Model):
         return f"{self.organization_id}/{self.billing_type_id}: {self.quantity}"
 
 
+class UsualPrice(models.Model):
+    """The company's usual price of a module's billing type, as the last read of unmapped
+    usage computed it: the median unit price of its ICB services on contracts not ended.
+    Stored with the snapshot so that reading the estimated revenue reads a row per billing
+    type, not every service."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    module = models.ForeignKey(Module, on_delete=models.CASCADE, related_name="+")
+    billing_type = models.ForeignKey(BillingType, on_delete=models.CASCADE, related_name="+")
+    # The median of prices with 2 places has at most 3 (the mean of the middle two).
+    unit_price = models.DecimalField(max_digits=15, decimal_places=3)
+    services = models.PositiveIntegerField()  # how many services the median is of
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    objects = CompanyQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["company", "billing_type"], name="usual_price_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.billing_type_id}: {self.unit_price}"
+
+
+class IncompleteMapping(models.Model):
+    """An account with ICB services in a module where none of its organizations was
+    mapped, as the last read of unmapped usage found it (those services cannot sync).
+    The reads check the mappings again, so an account mapped since drops out at once."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    module = models.ForeignKey(Module, on_delete=models.CASCADE, related_name="+")
+    services = models.PositiveIntegerField()
+
+    objects = CompanyQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "module"], name="incomplete_mapping_unique")
+        ]
+        indexes = [models.Index(fields=["company", "account"], name="mapping_inc_company_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.account_id}/{self.module_id}: {self.services}"
+
+
 class MappingSuggestion(models.Model):
     """The account an unmapped organization most likely belongs to, as the last search
     found it; applied only when a person accepts it."""

@@ -1,18 +1,26 @@
 """Unmapped usage: reading from the hub what the organizations that belong to no account
 use (set-based, as the sync reads usage: one query per module and 1,000 organizations,
-every billing type at once), stored as a snapshot; and the scan, the background work
-that reads it and then searches the suggestions, with its progress."""
+every billing type at once), stored as a snapshot with the figures that price it (the
+usual prices) and the accounts whose mapping is incomplete; and the scan, the background
+work that reads it and then searches the suggestions, with its progress.
+
+The usual prices and the incomplete mappings read every ICB service: they are computed
+here, with the snapshot, so that the page and the API read a few stored rows whatever
+the number of services."""
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+import statistics
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Count, Exists, F, OuterRef
 from django.utils import timezone
 
+from icb.contracts.models import BillingMode, ContractStatus, Service
 from icb.events.models import Event
 from icb.events.services import record_event
 from icb.events.types import ORGANIZATION_UNMAPPED
@@ -23,7 +31,14 @@ from icb.hub.services import hub_client
 from icb.tenancy.models import Company
 
 from . import suggestions, unmapped_selectors
-from .models import UnmappedScan, UnmappedScanStep, UnmappedUsage
+from .models import (
+    IncompleteMapping,
+    Mapping,
+    UnmappedScan,
+    UnmappedScanStep,
+    UnmappedUsage,
+    UsualPrice,
+)
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +73,7 @@ def read_unmapped_usage(*, company: Company, scan: UnmappedScan | None = None) -
     total = sum(len(ids) for ids in orgs.values())
     done = 0
     rows: list[UnmappedUsage] = []
+    figures = scan_figures(company=company)
     with hub_client(company) as api:
         for module in modules:
             codes = list(types[module.pk])
@@ -87,8 +103,85 @@ def read_unmapped_usage(*, company: Company, scan: UnmappedScan | None = None) -
     with transaction.atomic():
         UnmappedUsage.objects.for_company(company).delete()
         UnmappedUsage.objects.bulk_create(rows, batch_size=STORE_BATCH)
+        store_figures(company=company, figures=figures)
         announce_new(company=company)
     return len({row.organization_id for row in rows})
+
+
+@dataclass
+class ScanFigures:
+    """What the scan computes from the services, stored beside the usage snapshot."""
+
+    computed_at: datetime
+    prices: dict[tuple[int, int], tuple[Decimal, int]]  # (module, type): (median, services)
+    incomplete: list[tuple[int, int, int]]  # (account, module, services)
+
+
+def scan_figures(*, company: Company) -> ScanFigures:
+    """The usual prices (the median unit price of the company's ICB services on contracts
+    not ended, per module and billing type) and the accounts with ICB services in a
+    module where none of their organizations is mapped. Reads every ICB service: the
+    scan's work, never a page's."""
+    icb = Service.objects.for_company(company).filter(
+        billing_mode=BillingMode.ICB, icb_module__isnull=False
+    )
+    found: dict[tuple[int, int], list[Decimal]] = {}
+    priced = (
+        icb.filter(icb_billing_type__isnull=False)
+        .exclude(contract__status=ContractStatus.ENDED)
+        .values_list("icb_module_id", "icb_billing_type_id", "unit_price")
+    )
+    for module_id, type_id, price in priced.iterator(chunk_size=5000):
+        found.setdefault((module_id, type_id), []).append(price)
+    mapped = Mapping.objects.for_company(company).filter(
+        account_id=OuterRef("contract__account_id"), module_id=OuterRef("icb_module_id")
+    )
+    incomplete = (
+        icb.exclude(Exists(mapped))
+        .values("contract__account_id", "icb_module_id")
+        .annotate(services=Count("id"))
+        .order_by()
+        .values_list("contract__account_id", "icb_module_id", "services")
+    )
+    return ScanFigures(
+        computed_at=timezone.now(),
+        prices={
+            key: (Decimal(statistics.median(values)), len(values)) for key, values in found.items()
+        },
+        incomplete=list(incomplete),
+    )
+
+
+def store_figures(*, company: Company, figures: ScanFigures) -> None:
+    """Store the scan's figures in place of the previous ones."""
+    with transaction.atomic():
+        UsualPrice.objects.for_company(company).delete()
+        UsualPrice.objects.bulk_create(
+            UsualPrice(
+                company=company,
+                module_id=module_id,
+                billing_type_id=type_id,
+                unit_price=price,
+                services=services,
+                computed_at=figures.computed_at,
+            )
+            for (module_id, type_id), (price, services) in figures.prices.items()
+        )
+        IncompleteMapping.objects.for_company(company).delete()
+        IncompleteMapping.objects.bulk_create(
+            (
+                IncompleteMapping(
+                    company=company, account_id=account_id, module_id=module_id, services=n
+                )
+                for account_id, module_id, n in figures.incomplete
+            ),
+            batch_size=STORE_BATCH,
+        )
+
+
+def refresh_figures(*, company: Company) -> None:
+    """Compute and store the usual prices and incomplete mappings now (as a scan does)."""
+    store_figures(company=company, figures=scan_figures(company=company))
 
 
 def announce_new(*, company: Company) -> int:

@@ -53,8 +53,9 @@ class UnmappedOrganizationOut(Schema):
     )
     estimated_monthly_revenue: DecimalOut | None = Field(
         ...,
-        description="Σ quantity × the median unit price of the company's ICB services of the "
-        "module and billing type; null when none is billed by them.",
+        description="Σ quantity × the usual price: the median unit price of the company's ICB "
+        "services of the module and billing type when the usage was read (`priced_at`); null "
+        "when none was billed by them.",
     )
     new: bool = Field(..., description="first listed by the hub at its latest directory refresh")
     suggestion: SuggestionOut | None
@@ -63,6 +64,9 @@ class UnmappedOrganizationOut(Schema):
 class UnmappedPage(Page[UnmappedOrganizationOut]):
     total_estimated_monthly_revenue: DecimalOut = Field(
         ..., description="of every organization listed (the module's, with `module`)"
+    )
+    priced_at: datetime | None = Field(
+        ..., description="when the usual prices were computed (with each read of the usage)"
     )
     scan: ScanOut | None
 
@@ -195,6 +199,7 @@ def unmapped_organizations(request, query: Query[UnmappedQuery]):
         "pages": page.pages,
         "page_size": page.page_size,
         "total_estimated_monthly_revenue": decimal_out(summary.revenue),
+        "priced_at": summary.priced_at,
         "scan": _scan(unmapped_selectors.scan_of(company=request.company)),
     }
 

@@ -5,17 +5,16 @@ accounts whose mapping is incomplete, and the scan's progress."""
 
 from __future__ import annotations
 
-import statistics
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
 from django.db.models import (
     Case,
-    Count,
     DecimalField,
     Exists,
     F,
+    Max,
     Min,
     OuterRef,
     Q,
@@ -26,11 +25,17 @@ from django.db.models import (
 
 from icb.common.money import to_cents
 from icb.common.pagination import Page, paginate
-from icb.contracts.models import BillingMode, ContractStatus, Service
 from icb.hub.models import Organization
 from icb.tenancy.models import Company
 
-from .models import Mapping, MappingSuggestion, UnmappedScan, UnmappedUsage
+from .models import (
+    IncompleteMapping,
+    Mapping,
+    MappingSuggestion,
+    UnmappedScan,
+    UnmappedUsage,
+    UsualPrice,
+)
 
 
 @dataclass
@@ -92,22 +97,14 @@ class UnmappedOrganization:
 
 
 def usual_prices(*, company: Company) -> dict[tuple[int, int], Decimal]:
-    """{(module id, billing type id): the median unit price} of the company's ICB
-    services on contracts that are not ended."""
-    prices: dict[tuple[int, int], list[Decimal]] = {}
-    rows = (
-        Service.objects.for_company(company)
-        .filter(
-            billing_mode=BillingMode.ICB,
-            icb_module__isnull=False,
-            icb_billing_type__isnull=False,
+    """{(module id, billing type id): the usual unit price}, as the last read of the
+    usage stored them (unmapped.scan_figures: the median of the ICB services then)."""
+    return {
+        (module_id, type_id): price
+        for module_id, type_id, price in UsualPrice.objects.for_company(company).values_list(
+            "module_id", "billing_type_id", "unit_price"
         )
-        .exclude(contract__status=ContractStatus.ENDED)
-        .values_list("icb_module_id", "icb_billing_type_id", "unit_price")
-    )
-    for module_id, type_id, price in rows.iterator(chunk_size=5000):
-        prices.setdefault((module_id, type_id), []).append(price)
-    return {key: Decimal(statistics.median(values)) for key, values in prices.items()}
+    }
 
 
 def _still_unmapped(company: Company, module: str | None = None):
@@ -137,13 +134,15 @@ class UnmappedSummary:
     new: int
     unpriced: int  # organizations none of whose billing types has a usual price
     revenue: Decimal  # Σ estimated monthly revenue
+    priced_at: datetime | None  # when the usual prices were computed (with the usage)
 
 
 def unmapped_summary(*, company: Company, module: str | None = None) -> UnmappedSummary:
-    """The totals of the list, in four queries whatever its size. The revenue is summed
+    """The totals of the list, in six queries whatever its size. The revenue is summed
     in Python, in Decimal, from the quantities per module and billing type."""
     rows = _still_unmapped(company, module)
     prices = usual_prices(company=company)
+    priced_at = UsualPrice.objects.for_company(company).aggregate(at=Max("computed_at"))["at"]
     orgs = rows.values("organization_id").distinct()
     count = orgs.count()
     priced = rows.filter(_priced(prices)) if prices else rows.none()
@@ -161,6 +160,7 @@ def unmapped_summary(*, company: Company, module: str | None = None) -> Unmapped
         new=rows.filter(NEW).values("organization_id").distinct().count(),
         unpriced=count - priced.values("organization_id").distinct().count(),
         revenue=to_cents(revenue),
+        priced_at=priced_at,
     )
 
 
@@ -293,44 +293,29 @@ def new_unmapped_organizations(*, company: Company, since: datetime) -> list[Unm
     return items
 
 
+INCOMPLETE_SHOWN = 50
+
+
 @dataclass
-class IncompleteMapping:
-    account_id: int
-    account_name: str
-    module: str
-    module_name: str
-    services: int
+class IncompleteMappings:
+    rows: list[IncompleteMapping]  # the first INCOMPLETE_SHOWN, by account name
+    count: int  # all of them
 
 
-def incomplete_mappings(*, company: Company) -> list[IncompleteMapping]:
+def incomplete_mappings(*, company: Company, limit: int = INCOMPLETE_SHOWN) -> IncompleteMappings:
     """Accounts with ICB services in a module where no organization is mapped to them
-    (those services cannot sync), by account name."""
-    mapped = Mapping.objects.filter(
-        account_id=OuterRef("contract__account_id"), module_id=OuterRef("icb_module_id")
+    (those services cannot sync), by account name: as the last read of the usage found
+    them (unmapped.scan_figures), less those mapped since."""
+    mapped = Mapping.objects.for_company(company).filter(
+        account_id=OuterRef("account_id"), module_id=OuterRef("module_id")
     )
-    rows = (
-        Service.objects.for_company(company)
-        .filter(billing_mode=BillingMode.ICB, icb_module__isnull=False)
-        .exclude(Exists(mapped))
-        .values(
-            "contract__account_id",
-            "contract__account__name",
-            "icb_module__code",
-            "icb_module__name",
-        )
-        .annotate(services=Count("id"))
-        .order_by("contract__account__name", "icb_module__name")
+    rows = IncompleteMapping.objects.for_company(company).exclude(Exists(mapped))
+    shown = list(
+        rows.select_related("account", "module").order_by("account__name", "module__name", "pk")[
+            :limit
+        ]
     )
-    return [
-        IncompleteMapping(
-            account_id=r["contract__account_id"],
-            account_name=r["contract__account__name"],
-            module=r["icb_module__code"],
-            module_name=r["icb_module__name"],
-            services=r["services"],
-        )
-        for r in rows
-    ]
+    return IncompleteMappings(rows=shown, count=len(shown) if len(shown) < limit else rows.count())
 
 
 def scan_of(*, company: Company) -> UnmappedScan | None:

@@ -132,6 +132,7 @@ def unmapped_page(request):
         "new_count": summary.new,
         "revenue": summary.revenue,
         "unpriced": summary.unpriced,
+        "priced_at": summary.priced_at,
         "scan": unmapped_selectors.scan_of(company=company),
         "incomplete": unmapped_selectors.incomplete_mappings(company=company),
         "may_accept": _may_accept(request.user),
