@@ -114,8 +114,8 @@ def test_revenue_at_the_median_price_sorted_by_money(linked, company):
     assert _listed(company)[("rmm", added["id"])].estimated_monthly_revenue == Decimal("667.52")
     read_at = unmapped_selectors.unmapped_summary(company=company).priced_at
     unmapped.read_unmapped_usage(company=company)
-    # 14 × 52.50 (median of 40, 45, 60, 100, 100) + 3 × 12.505
-    assert _listed(company)[("rmm", added["id"])].estimated_monthly_revenue == Decimal("772.52")
+    # 14 × 60 (median of 40, 45, 60, 100, 100) + 3 × 12.505
+    assert _listed(company)[("rmm", added["id"])].estimated_monthly_revenue == Decimal("877.52")
     assert unmapped_selectors.unmapped_summary(company=company).priced_at > read_at
 
 
