@@ -114,7 +114,7 @@ def build(args):
     from django.utils import timezone
 
     from icb.billing_sync.bulk import insert_rows
-    from icb.billing_sync.models import HeldChange, SyncRun, SyncRunItem
+    from icb.billing_sync.models import HeldChange, SyncPreview, SyncRun, SyncRunItem
     from icb.billing_sync.write import HISTORY_FIELDS, ITEM_FIELDS
     from icb.contracts.models import Service, ServiceUnitChange
     from icb.hub.crypto import encrypt
@@ -320,6 +320,9 @@ def build(args):
     # What a read of the unmapped usage stores beside its snapshot: the usual prices and
     # the incomplete mappings (the unmapped usage page reads them, never the services).
     refresh_figures(company=company)
+    # A company-wide sync preview as it runs (its page and route need an id; a finished
+    # one's rows are not built here).
+    preview = SyncPreview.objects.create(company=company, services_total=n, services_done=n // 4)
     with connection.cursor() as cursor:
         # What autovacuum does after a bulk load (PostgreSQL 13 and later vacuums a table
         # after many inserts too, which lets index-only scans skip the table); on SQLite
@@ -343,6 +346,7 @@ def build(args):
         "user_id": member.pk,
         "webhook_id": webhook.pk,
         "held_id": held.pk,
+        "preview_id": preview.pk,
         "code": "rmm",
         # a name search matching a handful of accounts: "Customer 0123" → 01230–01239
         "name": account.name[:-1],
